@@ -1,0 +1,22 @@
+# Warnings and sanitizers, applied through one interface target so every project
+# target gets the same flags and nothing leaks into a parent project.
+add_library(mds_compile_options INTERFACE)
+add_library(mds::compile_options ALIAS mds_compile_options)
+
+target_compile_options(mds_compile_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+                                                     -Wnon-virtual-dtor -Wconversion -Wno-sign-conversion)
+if(MDS_WARNINGS_AS_ERRORS)
+  target_compile_options(mds_compile_options INTERFACE -Werror)
+endif()
+
+if(MDS_SANITIZE)
+  set(_mds_san -fsanitize=${MDS_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  # Sanitizers must see every object, including third-party code inlined from headers.
+  add_compile_options(${_mds_san})
+  add_link_options(${_mds_san})
+endif()
+
+if(MDS_BUILD_FUZZERS)
+  # Coverage feedback from the library code the fuzzers reach, not only from the harness.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

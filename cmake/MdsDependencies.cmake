@@ -1,0 +1,47 @@
+# Every dependency is a Debian 12 package; scripts/install-deps.sh installs them all.
+# A missing one stops the configure step with the package to install.
+find_package(PkgConfig QUIET)
+
+function(mds_require_pkg target module debian_package)
+  if(NOT PKG_CONFIG_FOUND)
+    message(FATAL_ERROR "pkg-config not found: run scripts/install-deps.sh (Debian package pkg-config)")
+  endif()
+  pkg_check_modules(${target} QUIET IMPORTED_TARGET GLOBAL ${module})
+  if(NOT ${target}_FOUND)
+    message(FATAL_ERROR "${module} not found: run scripts/install-deps.sh (Debian package ${debian_package})")
+  endif()
+endfunction()
+
+# mbedTLS 2.28 ships neither a pkg-config file nor a CMake package on Debian.
+find_path(MBEDTLS_INCLUDE_DIR mbedtls/ecdsa.h)
+find_library(MBEDCRYPTO_LIBRARY mbedcrypto)
+if(NOT MBEDTLS_INCLUDE_DIR OR NOT MBEDCRYPTO_LIBRARY)
+  message(FATAL_ERROR "mbedTLS not found: run scripts/install-deps.sh (Debian package libmbedtls-dev)")
+endif()
+add_library(mds_mbedcrypto INTERFACE)
+target_include_directories(mds_mbedcrypto SYSTEM INTERFACE ${MBEDTLS_INCLUDE_DIR})
+target_link_libraries(mds_mbedcrypto INTERFACE ${MBEDCRYPTO_LIBRARY})
+add_library(mds::mbedcrypto ALIAS mds_mbedcrypto)
+
+find_path(RAPIDJSON_HEADER_DIR rapidjson/reader.h)
+if(NOT RAPIDJSON_HEADER_DIR)
+  message(FATAL_ERROR "RapidJSON not found: run scripts/install-deps.sh (Debian package rapidjson-dev)")
+endif()
+add_library(mds_rapidjson INTERFACE)
+target_include_directories(mds_rapidjson SYSTEM INTERFACE ${RAPIDJSON_HEADER_DIR})
+add_library(mds::rapidjson ALIAS mds_rapidjson)
+
+mds_require_pkg(MDS_ZSTD libzstd libzstd-dev)
+mds_require_pkg(MDS_SQLITE sqlite3 libsqlite3-dev)
+mds_require_pkg(MDS_CURL libcurl libcurl4-openssl-dev)
+if(MDS_BUILD_TOOLS)
+  mds_require_pkg(MDS_MHD libmicrohttpd libmicrohttpd-dev)
+endif()
+find_package(Threads REQUIRED)
+
+if(MDS_BUILD_TESTS)
+  find_package(Catch2 2 CONFIG QUIET)
+  if(NOT Catch2_FOUND)
+    message(FATAL_ERROR "Catch2 v2 not found: run scripts/install-deps.sh (Debian package catch2)")
+  endif()
+endif()

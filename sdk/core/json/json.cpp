@@ -1,0 +1,235 @@
+#include "core/json/json.hpp"
+
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <cstring>
+#include <unordered_set>
+#include <vector>
+
+namespace mds::core::json {
+namespace {
+
+// Forwards SAX events into a Document while enforcing depth and key uniqueness.
+class LimitingHandler {
+public:
+  LimitingHandler(rapidjson::Document &target, unsigned max_depth) : target_(target), max_depth_(max_depth) {}
+
+  bool Null() { return target_.Null(); }
+  bool Bool(bool b) { return target_.Bool(b); }
+  bool Int(int i) { return target_.Int(i); }
+  bool Uint(unsigned u) { return target_.Uint(u); }
+  bool Int64(int64_t i) { return target_.Int64(i); }
+  bool Uint64(uint64_t u) { return target_.Uint64(u); }
+  bool Double(double d) { return target_.Double(d); }
+  bool RawNumber(const char *str, rapidjson::SizeType length, bool copy) {
+    return target_.RawNumber(str, length, copy);
+  }
+  bool String(const char *str, rapidjson::SizeType length, bool copy) { return target_.String(str, length, copy); }
+
+  bool StartObject() {
+    if (!enter()) {
+      return false;
+    }
+    keys_.emplace_back();
+    return target_.StartObject();
+  }
+  bool Key(const char *str, rapidjson::SizeType length, bool copy) {
+    if (!keys_.back().emplace(str, length).second) {
+      failure_ = make_error(ErrorCode::JsonDuplicateKey, "duplicate key \"" + std::string(str, length) + "\"");
+      return false;
+    }
+    return target_.Key(str, length, copy);
+  }
+  bool EndObject(rapidjson::SizeType count) {
+    keys_.pop_back();
+    --depth_;
+    return target_.EndObject(count);
+  }
+  bool StartArray() { return enter() && target_.StartArray(); }
+  bool EndArray(rapidjson::SizeType count) {
+    --depth_;
+    return target_.EndArray(count);
+  }
+
+  const std::optional<Error> &failure() const { return failure_; }
+
+private:
+  bool enter() {
+    if (++depth_ > max_depth_) {
+      failure_ = make_error(ErrorCode::JsonTooDeep, "nesting deeper than " + std::to_string(max_depth_));
+      return false;
+    }
+    return true;
+  }
+
+  rapidjson::Document &target_;
+  unsigned max_depth_;
+  unsigned depth_ = 0;
+  std::vector<std::unordered_set<std::string>> keys_;
+  std::optional<Error> failure_;
+};
+
+} // namespace
+
+Document::Document() : doc_(std::make_unique<rapidjson::Document>()) {}
+
+Result<Document> parse(std::string_view text, const Limits &limits) {
+  if (text.size() > limits.max_bytes) {
+    return make_error(ErrorCode::JsonTooLarge,
+                      std::to_string(text.size()) + " bytes, limit " + std::to_string(limits.max_bytes));
+  }
+  // RapidJSON treats NUL as the end of input, which would accept "{}\0anything".
+  if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
+    return make_error(ErrorCode::JsonSyntax, "NUL byte in input");
+  }
+
+  Document document;
+  rapidjson::Document &doc = document.raw();
+  std::optional<Error> failure;
+  rapidjson::ParseResult outcome;
+  auto generate = [&](rapidjson::Document &handler) {
+    LimitingHandler limiting(handler, limits.max_depth);
+    rapidjson::MemoryStream memory(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
+    rapidjson::Reader reader;
+    outcome = reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(input, limiting);
+    failure = limiting.failure();
+    return !outcome.IsError();
+  };
+  doc.Populate(generate);
+
+  if (failure) {
+    return *failure;
+  }
+  if (outcome.IsError()) {
+    const auto code = outcome.Code() == rapidjson::kParseErrorStringInvalidEncoding ? ErrorCode::JsonInvalidUtf8
+                                                                                     : ErrorCode::JsonSyntax;
+    return make_error(code, std::string(rapidjson::GetParseError_En(outcome.Code())) + " at offset " +
+                                std::to_string(outcome.Offset()));
+  }
+  return document;
+}
+
+std::string serialize(const Value &value) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  value.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+Result<ObjectReader> ObjectReader::of(const Value &value, std::string where) {
+  if (!value.IsObject()) {
+    return make_error(ErrorCode::JsonWrongType, where + " must be an object");
+  }
+  return ObjectReader(value, std::move(where));
+}
+
+const Value *ObjectReader::find(std::string_view key) const {
+  for (auto it = value_->MemberBegin(); it != value_->MemberEnd(); ++it) {
+    if (view(it->name) == key) {
+      return &it->value;
+    }
+  }
+  return nullptr;
+}
+
+Error ObjectReader::wrong_type(std::string_view key, const char *expected) const {
+  return make_error(ErrorCode::JsonWrongType, where_ + "." + std::string(key) + " must be " + expected);
+}
+
+Result<const Value *> ObjectReader::required(std::string_view key) const {
+  const Value *found = find(key);
+  if (found == nullptr) {
+    return make_error(ErrorCode::JsonMissingField, where_ + "." + std::string(key) + " is required");
+  }
+  return found;
+}
+
+Result<std::string> ObjectReader::string(std::string_view key) const {
+  auto found = required(key);
+  if (!found) {
+    return std::move(found).error();
+  }
+  if (!(*found)->IsString()) {
+    return wrong_type(key, "a string");
+  }
+  return std::string(view(**found));
+}
+
+Result<std::optional<std::string>> ObjectReader::optional_string(std::string_view key) const {
+  const Value *found = find(key);
+  if (found == nullptr || found->IsNull()) {
+    return std::optional<std::string>();
+  }
+  if (!found->IsString()) {
+    return wrong_type(key, "a string");
+  }
+  return std::optional<std::string>(std::string(view(*found)));
+}
+
+Result<std::uint64_t> ObjectReader::uint64(std::string_view key) const {
+  auto found = required(key);
+  if (!found) {
+    return std::move(found).error();
+  }
+  if (!(*found)->IsUint64()) {
+    return wrong_type(key, "a non-negative integer");
+  }
+  return (*found)->GetUint64();
+}
+
+Result<std::int64_t> ObjectReader::int64(std::string_view key) const {
+  auto found = required(key);
+  if (!found) {
+    return std::move(found).error();
+  }
+  if (!(*found)->IsInt64()) {
+    return wrong_type(key, "an integer");
+  }
+  return (*found)->GetInt64();
+}
+
+Result<bool> ObjectReader::boolean(std::string_view key) const {
+  auto found = required(key);
+  if (!found) {
+    return std::move(found).error();
+  }
+  if (!(*found)->IsBool()) {
+    return wrong_type(key, "true or false");
+  }
+  return (*found)->GetBool();
+}
+
+Result<const Value *> ObjectReader::array(std::string_view key) const {
+  auto found = required(key);
+  if (found && !(*found)->IsArray()) {
+    return wrong_type(key, "an array");
+  }
+  return found;
+}
+
+Result<const Value *> ObjectReader::object(std::string_view key) const {
+  auto found = required(key);
+  if (found && !(*found)->IsObject()) {
+    return wrong_type(key, "an object");
+  }
+  return found;
+}
+
+Status ObjectReader::allow_only(std::initializer_list<std::string_view> allowed) const {
+  for (auto it = value_->MemberBegin(); it != value_->MemberEnd(); ++it) {
+    bool known = false;
+    for (auto name : allowed) {
+      known = known || view(it->name) == name;
+    }
+    if (!known) {
+      return make_error(ErrorCode::JsonUnknownField, where_ + " has unknown field \"" + std::string(view(it->name)) + "\"");
+    }
+  }
+  return {};
+}
+
+} // namespace mds::core::json
