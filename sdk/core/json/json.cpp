@@ -6,11 +6,19 @@
 #include <rapidjson/reader.h>
 
 #include <cstring>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
 namespace mds::core::json {
 namespace {
+
+// A number with a fraction or an exponent whose digits before the exponent are all zero.
+bool is_fractional_zero(std::string_view number) {
+  const std::string_view significand = number.substr(0, number.find_first_of("eE"));
+  const bool fractional = significand.size() < number.size() || significand.find('.') != std::string_view::npos;
+  return fractional && significand.find_first_of("123456789") == std::string_view::npos;
+}
 
 // Forwards SAX events into a Document while enforcing depth and key uniqueness.
 class LimitingHandler {
@@ -24,8 +32,19 @@ public:
   bool Int64(int64_t i) { return target_.Int64(i); }
   bool Uint64(uint64_t u) { return target_.Uint64(u); }
   bool Double(double d) { return target_.Double(d); }
-  bool RawNumber(const char *str, rapidjson::SizeType length, bool copy) {
-    return target_.RawNumber(str, length, copy);
+  // Numbers arrive as text (kParseNumbersAsStringsFlag) because RapidJSON 1.1.0 turns a
+  // zero with a large exponent ("0e93", "0.0e-40") into an arbitrary double that differs
+  // between compilers: its DiyFp::Normalize counts the leading zeros of 0 (fixed upstream
+  // after 1.1.0). Such a zero is written here; any other number is converted by RapidJSON
+  // as before, into the same handler.
+  bool RawNumber(const char *str, rapidjson::SizeType length, bool) {
+    const std::string_view text(str, length);
+    if (is_fractional_zero(text)) {
+      return target_.Double(text.front() == '-' ? -0.0 : 0.0);
+    }
+    rapidjson::MemoryStream memory(str, length);
+    rapidjson::Reader reader;
+    return !reader.Parse<rapidjson::kParseFullPrecisionFlag>(memory, target_).IsError();
   }
   bool String(const char *str, rapidjson::SizeType length, bool copy) { return target_.String(str, length, copy); }
 
@@ -95,7 +114,8 @@ Result<Document> parse(std::string_view text, const Limits &limits) {
     rapidjson::MemoryStream memory(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
     rapidjson::Reader reader;
-    outcome = reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(input, limiting);
+    outcome =
+        reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(input, limiting);
     failure = limiting.failure();
     return !outcome.IsError();
   };
