@@ -5,7 +5,9 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -13,11 +15,48 @@
 namespace mds::core::json {
 namespace {
 
-// A number with a fraction or an exponent whose digits before the exponent are all zero.
-bool is_fractional_zero(std::string_view number) {
-  const std::string_view significand = number.substr(0, number.find_first_of("eE"));
-  const bool fractional = significand.size() < number.size() || significand.find('.') != std::string_view::npos;
-  return fractional && significand.find_first_of("123456789") == std::string_view::npos;
+// RapidJSON 1.1.0 converts numbers wrongly near the ends of the double range (fixed
+// upstream after 1.1.0): a zero with a large exponent ("0e93") becomes an arbitrary value
+// that differs between compilers (DiyFp::Normalize counts the leading zeros of 0); "9e308"
+// becomes -2.8e-308 and "1e-324" NaN; and "2<300 digits>.5e97" reads past its table of
+// powers of ten. Numbers therefore arrive here as text: zeros are written directly,
+// magnitudes outside [1e-300, 1e300) are refused (no OpenMDS document needs them), and
+// only the rest reach RapidJSON's conversion, which is exact there.
+constexpr long kMaxMagnitude = 300;  // |x| < 1e300, which is 0.1e301
+constexpr long kMinMagnitude = -299; // |x| >= 1e-300, which is 0.1e-299
+
+// Where a JSON number's first significant digit stands: the number is 0.d... x 10^result.
+// nullopt when all its digits are zero.
+std::optional<long> decimal_magnitude(std::string_view number) {
+  if (!number.empty() && number.front() == '-') {
+    number.remove_prefix(1);
+  }
+  const std::size_t exponent_at = number.find_first_of("eE");
+  long exponent = 0;
+  if (exponent_at != std::string_view::npos) {
+    std::string_view digits = number.substr(exponent_at + 1);
+    const bool negative = !digits.empty() && digits.front() == '-';
+    if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) {
+      digits.remove_prefix(1);
+    }
+    for (char c : digits) {
+      exponent = std::min(exponent * 10 + (c - '0'), 100000000L); // far outside any double, never overflows
+    }
+    exponent = negative ? -exponent : exponent;
+  }
+  const std::string_view significand = number.substr(0, exponent_at);
+  const auto integer_digits = static_cast<long>(significand.substr(0, significand.find('.')).size());
+  long leading_zeros = 0;
+  for (char c : significand) {
+    if (c == '.') {
+      continue;
+    }
+    if (c != '0') {
+      return integer_digits - leading_zeros + exponent;
+    }
+    ++leading_zeros;
+  }
+  return std::nullopt;
 }
 
 // Forwards SAX events into a Document while enforcing depth and key uniqueness.
@@ -32,15 +71,17 @@ public:
   bool Int64(int64_t i) { return target_.Int64(i); }
   bool Uint64(uint64_t u) { return target_.Uint64(u); }
   bool Double(double d) { return target_.Double(d); }
-  // Numbers arrive as text (kParseNumbersAsStringsFlag) because RapidJSON 1.1.0 turns a
-  // zero with a large exponent ("0e93", "0.0e-40") into an arbitrary double that differs
-  // between compilers: its DiyFp::Normalize counts the leading zeros of 0 (fixed upstream
-  // after 1.1.0). Such a zero is written here; any other number is converted by RapidJSON
-  // as before, into the same handler.
+  // Numbers arrive as text: see the note above kMaxMagnitude.
   bool RawNumber(const char *str, rapidjson::SizeType length, bool) {
     const std::string_view text(str, length);
-    if (is_fractional_zero(text)) {
+    const auto magnitude = decimal_magnitude(text);
+    const bool integer = text.find_first_of(".eE") == std::string_view::npos;
+    if (!magnitude && !integer) {
       return target_.Double(text.front() == '-' ? -0.0 : 0.0);
+    }
+    if (magnitude && (*magnitude > kMaxMagnitude || *magnitude < kMinMagnitude)) {
+      failure_ = make_error(ErrorCode::JsonValueOutOfRange, "number outside 1e-300 to 1e300 in magnitude");
+      return false;
     }
     rapidjson::MemoryStream memory(str, length);
     rapidjson::Reader reader;
