@@ -5,9 +5,11 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
-#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <locale>
 #include <optional>
+#include <sstream>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -15,48 +17,39 @@
 namespace mds::core::json {
 namespace {
 
-// RapidJSON 1.1.0 converts numbers wrongly near the ends of the double range (fixed
-// upstream after 1.1.0): a zero with a large exponent ("0e93") becomes an arbitrary value
-// that differs between compilers (DiyFp::Normalize counts the leading zeros of 0); "9e308"
-// becomes -2.8e-308 and "1e-324" NaN; and "2<300 digits>.5e97" reads past its table of
-// powers of ten. Numbers therefore arrive here as text: zeros are written directly,
-// magnitudes outside [1e-300, 1e300) are refused (no OpenMDS document needs them), and
-// only the rest reach RapidJSON's conversion, which is exact there.
-constexpr long kMaxMagnitude = 300;  // |x| < 1e300, which is 0.1e301
-constexpr long kMinMagnitude = -299; // |x| >= 1e-300, which is 0.1e-299
+// RapidJSON 1.1.0 converts decimal text to double wrongly in corners that later releases
+// fixed: "0e93" becomes a value that differs between compilers, "9e308" becomes -2.8e-308,
+// "0.000184467440737095516156" overflows its 64-bit significand, "2<300 digits>.5e97"
+// reads past its table of powers of ten. So numbers reach the handler as text: RapidJSON
+// still reads those that fit a 64-bit integer, and the C++ library converts the rest.
 
-// Where a JSON number's first significant digit stands: the number is 0.d... x 10^result.
-// nullopt when all its digits are zero.
-std::optional<long> decimal_magnitude(std::string_view number) {
-  if (!number.empty() && number.front() == '-') {
-    number.remove_prefix(1);
+// Fits int64 (when negative) or uint64, so RapidJSON reads it as an integer.
+bool is_64bit_integer(std::string_view number) {
+  if (number.find_first_of(".eE") != std::string_view::npos) {
+    return false;
   }
-  const std::size_t exponent_at = number.find_first_of("eE");
-  long exponent = 0;
-  if (exponent_at != std::string_view::npos) {
-    std::string_view digits = number.substr(exponent_at + 1);
-    const bool negative = !digits.empty() && digits.front() == '-';
-    if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) {
-      digits.remove_prefix(1);
-    }
-    for (char c : digits) {
-      exponent = std::min(exponent * 10 + (c - '0'), 100000000L); // far outside any double, never overflows
-    }
-    exponent = negative ? -exponent : exponent;
+  const bool negative = number.front() == '-';
+  const std::string_view digits = number.substr(negative ? 1 : 0);
+  const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+  // JSON integers have no leading zeros, so longer means larger.
+  return digits.size() < limit.size() || (digits.size() == limit.size() && digits <= limit);
+}
+
+// The correctly rounded double, read in the classic locale whatever locale the host app
+// set. Only zero and normal doubles: the C++ libraries disagree on how to report overflow
+// and underflow (libc++ fails on a subnormal result, libstdc++ returns it), so both are
+// refused rather than read differently on different devices.
+std::optional<double> to_double(std::string_view number) {
+  std::istringstream stream{std::string(number)};
+  stream.imbue(std::locale::classic());
+  double value = 0;
+  stream >> value;
+  const bool zero_digits =
+      number.substr(0, number.find_first_of("eE")).find_first_of("123456789") == std::string_view::npos;
+  if (stream.fail() || !(std::isnormal(value) || (value == 0 && zero_digits))) {
+    return std::nullopt;
   }
-  const std::string_view significand = number.substr(0, exponent_at);
-  const auto integer_digits = static_cast<long>(significand.substr(0, significand.find('.')).size());
-  long leading_zeros = 0;
-  for (char c : significand) {
-    if (c == '.') {
-      continue;
-    }
-    if (c != '0') {
-      return integer_digits - leading_zeros + exponent;
-    }
-    ++leading_zeros;
-  }
-  return std::nullopt;
+  return value;
 }
 
 // Forwards SAX events into a Document while enforcing depth and key uniqueness.
@@ -71,21 +64,20 @@ public:
   bool Int64(int64_t i) { return target_.Int64(i); }
   bool Uint64(uint64_t u) { return target_.Uint64(u); }
   bool Double(double d) { return target_.Double(d); }
-  // Numbers arrive as text: see the note above kMaxMagnitude.
+  // Numbers arrive as text: see is_64bit_integer.
   bool RawNumber(const char *str, rapidjson::SizeType length, bool) {
     const std::string_view text(str, length);
-    const auto magnitude = decimal_magnitude(text);
-    const bool integer = text.find_first_of(".eE") == std::string_view::npos;
-    if (!magnitude && !integer) {
-      return target_.Double(text.front() == '-' ? -0.0 : 0.0);
+    if (is_64bit_integer(text)) {
+      rapidjson::MemoryStream memory(str, length);
+      rapidjson::Reader reader;
+      return !reader.Parse(memory, target_).IsError();
     }
-    if (magnitude && (*magnitude > kMaxMagnitude || *magnitude < kMinMagnitude)) {
-      failure_ = make_error(ErrorCode::JsonValueOutOfRange, "number outside 1e-300 to 1e300 in magnitude");
+    const auto value = to_double(text);
+    if (!value) {
+      failure_ = make_error(ErrorCode::JsonValueOutOfRange, "number beyond the normal range of a double");
       return false;
     }
-    rapidjson::MemoryStream memory(str, length);
-    rapidjson::Reader reader;
-    return !reader.Parse<rapidjson::kParseFullPrecisionFlag>(memory, target_).IsError();
+    return target_.Double(*value);
   }
   bool String(const char *str, rapidjson::SizeType length, bool copy) { return target_.String(str, length, copy); }
 
