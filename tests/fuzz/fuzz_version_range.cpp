@@ -56,11 +56,15 @@ std::optional<VersionRange> check_range(std::string_view text) {
 void check_contains(const VersionRange &range, const Version &version) {
   const bool contained = range.contains(version);
   // The canonical form admits exactly the same versions.
-  require(VersionRange::parse(range.to_string())->contains(version) == contained);
-  // The version's own exact range holds it, when the version fits in a range bound.
-  if (auto exact = VersionRange::parse("[" + version.to_string() + "]"); exact) {
-    require(exact->contains(version));
-    require(VersionRange::parse(">=" + exact->to_string())->contains(version));
+  auto canonical = VersionRange::parse(range.to_string());
+  require(canonical.ok() && canonical->contains(version) == contained);
+  // Ranges made from the version itself hold it, when they parse (a version with a
+  // pre-release and fewer than three parts is no range operand).
+  const std::string text = version.to_string();
+  for (const std::string &around : {"[" + text + "]", ">=" + text, "<=" + text, "^" + text, "~" + text}) {
+    if (auto holding = VersionRange::parse(around); holding) {
+      require(holding->contains(version));
+    }
   }
 }
 

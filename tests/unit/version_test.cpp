@@ -288,6 +288,8 @@ TEST_CASE("ranges parse to their canonical form", "[version][range]") {
       {"<0.0.0-0", "<0.0.0-0"},
       {">=0.0.0-0", "*"},
       {">=0", "*"},
+      {"[0-0]", "<=0.0.0-0"}, // the lowest version: nothing lies below it
+      {"0.0.0-0", "<=0.0.0-0"},
       // comparators on single versions (three or more parts)
       {"1.2.3", "1.2.3"},
       {"=1.2.3", "1.2.3"},

@@ -295,8 +295,9 @@ private:
     pos = close + 1;
     const bool lower_inclusive = text_[open] == '[';
     const bool upper_inclusive = text_[close] == ']';
-    const std::size_t comma = text_.find(',', open + 1);
-    if (comma >= close) {
+    const std::string_view inside = text_.substr(open + 1, close - open - 1);
+    const std::size_t comma = inside.find(',') == std::string_view::npos ? close : open + 1 + inside.find(',');
+    if (comma == close) {
       if (!lower_inclusive || !upper_inclusive) {
         return fail(open, "an interval with one version is written [version]");
       }
@@ -310,8 +311,8 @@ private:
       const VersionBound bound{**exact, true};
       return VersionInterval{bound, bound};
     }
-    if (const std::size_t second = text_.find(',', comma + 1); second < close) {
-      return fail(second, "an interval has exactly one ','");
+    if (const std::size_t second = inside.find(',', comma - open); second != std::string_view::npos) {
+      return fail(open + 1 + second, "an interval has exactly one ','");
     }
     auto lower = parse_bound(open + 1, comma);
     if (!lower) {
