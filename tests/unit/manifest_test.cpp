@@ -41,6 +41,11 @@ Manifest example_manifest() {
   return manifest;
 }
 
+// A valid range of exactly `length` characters: ">=1" padded with spaces before "<2".
+std::string range_of_length(std::size_t length) {
+  return ">=1" + std::string(length - 5, ' ') + "<2";
+}
+
 std::string minimal_with_files(const std::string &files_json) {
   return R"({"schema":1,"app":"a","kind":"hotpatch","package":"p","version":"1","created":"2024-05-01T12:00:00Z",)"
          R"("files":)" +
@@ -174,7 +179,7 @@ TEST_CASE("valid variants of each field are accepted", "[manifest]") {
       {R"("created":"2024-05-01T12:00:00Z")", R"("created":"2000-02-29T00:00:00Z")"},
       {R"("created":"2024-05-01T12:00:00Z")", R"("created":"1970-01-01T00:00:00Z")"},
       {R"("created":"2024-05-01T12:00:00Z")", R"("created":"9999-12-31T23:59:59Z")"},
-      {R"("app":">=10.1.0 <11.0.0")", R"("app":")" + std::string(256, '~') + "\""},
+      {R"("app":">=10.1.0 <11.0.0")", R"("app":")" + range_of_length(256) + "\""},
       {R"("notes":"Faster checkout.\nFixes the coupon field.")", R"("notes":"tab\there, caf\u00e9, 日本語")"},
       {R"("notes":"Faster checkout.\nFixes the coupon field.")", R"("notes":")" + std::string(4096, 'n') + "\""},
       {R"("notes":"Faster checkout.\nFixes the coupon field.")", R"("notes":"")"},
@@ -286,7 +291,7 @@ TEST_CASE("every bad field is refused with its own code", "[manifest]") {
        ErrorCode::VersionInvalid},
       // requirement ranges
       {R"("app":">=10.1.0 <11.0.0")", R"("app":"")", ErrorCode::VersionRangeInvalid},
-      {R"("app":">=10.1.0 <11.0.0")", R"("app":")" + std::string(257, '1') + "\"", ErrorCode::VersionRangeInvalid},
+      {R"("app":">=10.1.0 <11.0.0")", R"("app":")" + range_of_length(257) + "\"", ErrorCode::VersionRangeInvalid},
       {R"("app":">=10.1.0 <11.0.0")", R"("app":">=1\u0000")", ErrorCode::VersionRangeInvalid},
       {R"("app":">=10.1.0 <11.0.0")", R"("app":"\u22651.0")", ErrorCode::VersionRangeInvalid},
       {R"("webview-kit":"^2.3.0")", R"("webview-kit":"\n")", ErrorCode::VersionRangeInvalid},
@@ -482,4 +487,34 @@ TEST_CASE("a manifest for another app, kind, package or version is refused with 
     INFO(version);
     CHECK(mds::core::check_version(manifest, version).code() == ErrorCode::ManifestVersionMismatch);
   }
+}
+
+TEST_CASE("the app and SDK versions must satisfy the manifest's requirements", "[manifest]") {
+  using mds::core::Version;
+  const Manifest manifest = example_manifest(); // app >=10.1.0 <11.0.0, mds >=0.1.0, webview-kit ^2.3.0
+  auto version = [](const char *text) { return *Version::parse(text); };
+  const std::map<std::string, Version> sdks = {{"mds", version("0.2.0")}, {"webview-kit", version("2.9.1")}};
+
+  struct Case {
+    const char *app;
+    std::map<std::string, Version> sdks;
+    ErrorCode code;
+  };
+  const Case cases[] = {
+      {"10.1.68.2", sdks, ErrorCode::Ok},
+      {"10.1", sdks, ErrorCode::Ok},
+      {"10.0.9", sdks, ErrorCode::AppVersionUnsupported},
+      {"11.0.0", sdks, ErrorCode::AppVersionUnsupported},
+      {"10.2.0", {{"mds", version("0.2.0")}}, ErrorCode::SdkVersionUnsupported},
+      {"10.2.0", {{"mds", version("0.2.0")}, {"webview-kit", version("3.0.0")}}, ErrorCode::SdkVersionUnsupported},
+      {"10.2.0", {{"mds", version("0.0.9")}, {"webview-kit", version("2.3.0")}}, ErrorCode::SdkVersionUnsupported},
+  };
+  for (const auto &c : cases) {
+    INFO(c.app);
+    CHECK(mds::core::check_requirements_met(manifest, version(c.app), c.sdks).code() == c.code);
+  }
+
+  Manifest unconstrained = example_manifest();
+  unconstrained.requirements = {};
+  CHECK(mds::core::check_requirements_met(unconstrained, version("1"), {}).ok());
 }

@@ -2,6 +2,8 @@
 
 #include "core/json/json.hpp"
 #include "core/manifest/path.hpp"
+#include "core/version/range.hpp"
+#include "core/version/version.hpp"
 
 #include <rapidjson/encodings.h>
 #include <rapidjson/memorystream.h>
@@ -12,8 +14,6 @@
 namespace mds::core {
 namespace {
 
-// The largest integer every JSON reader (JavaScript's included) holds exactly.
-constexpr std::uint64_t kMaxSafeInteger = (1ull << 53) - 1;
 // The deepest valid manifest: manifest > files > one file, or manifest > requires > sdk.
 constexpr unsigned kManifestJsonDepth = 3;
 
@@ -68,48 +68,24 @@ Status check_lower_identifier(std::string_view id, const std::string &where) {
   return {};
 }
 
-// replaced by core/version at merge
 Status check_version_syntax(std::string_view version, const std::string &where) {
-  auto refuse = [&](const std::string &why) { return make_error(ErrorCode::VersionInvalid, where + " " + why); };
-  std::size_t segments = 0;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t dot = version.find('.', start);
-    const std::string_view segment = version.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (++segments > kMaxVersionSegments) {
-      return refuse("has more than " + std::to_string(kMaxVersionSegments) + " segments");
-    }
-    if (segment.empty() || !std::all_of(segment.begin(), segment.end(), is_digit)) {
-      return refuse("must be dotted decimal numbers such as 10.1.68.2");
-    }
-    if (segment.size() > 1 && segment.front() == '0') {
-      return refuse("has a number with a leading zero");
-    }
-    // 2^53 - 1 has 16 digits: longer numbers are too large, shorter ones fit in 64 bits.
-    std::uint64_t value = 0;
-    for (char c : segment.substr(0, 17)) {
-      value = value * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    if (value > kMaxSafeInteger) {
-      return refuse("has a number above 2^53 - 1");
-    }
-    if (dot == std::string_view::npos) {
-      return {};
-    }
-    start = dot + 1;
+  auto parsed = Version::parse_dotted(version);
+  if (!parsed) {
+    return make_error(ErrorCode::VersionInvalid, where + ": " + parsed.error().message);
   }
+  return {};
 }
 
-// replaced by core/version at merge
 Status check_range_syntax(std::string_view range, const std::string &where) {
-  const bool printable = std::all_of(range.begin(), range.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte >= 0x20 && byte <= 0x7e;
-  });
-  if (range.empty() || range.size() > kMaxVersionRangeLength || !printable) {
-    return make_error(ErrorCode::VersionRangeInvalid, where + " must be 1 to " +
-                                                          std::to_string(kMaxVersionRangeLength) +
-                                                          " printable ASCII characters");
+  // Manifests keep ranges short, though the range grammar allows far longer ones; and an
+  // empty requirement, which the grammar reads as "any", is more likely a mistake here.
+  if (range.empty() || range.size() > kMaxVersionRangeLength) {
+    return make_error(ErrorCode::VersionRangeInvalid,
+                      where + " must be 1 to " + std::to_string(kMaxVersionRangeLength) + " characters");
+  }
+  auto parsed = VersionRange::parse(range);
+  if (!parsed) {
+    return make_error(ErrorCode::VersionRangeInvalid, where + ": " + parsed.error().message);
   }
   return {};
 }
@@ -558,6 +534,32 @@ Status check_version(const Manifest &manifest, std::string_view version) {
   if (manifest.version != version) {
     return make_error(ErrorCode::ManifestVersionMismatch,
                       "manifest is for version " + manifest.version + ", expected " + std::string(version));
+  }
+  return {};
+}
+
+Status check_requirements_met(const Manifest &manifest, const Version &app_version,
+                              const std::map<std::string, Version> &sdk_versions) {
+  const auto &requirements = manifest.requirements;
+  if (requirements.app_version) {
+    auto range = VersionRange::parse(*requirements.app_version);
+    if (!range || !range->contains(app_version)) {
+      return make_error(ErrorCode::AppVersionUnsupported, "package requires app version " +
+                                                             *requirements.app_version + ", this is " +
+                                                             app_version.to_string());
+    }
+  }
+  for (const auto &[name, wanted] : requirements.sdk_versions) {
+    auto have = sdk_versions.find(name);
+    if (have == sdk_versions.end()) {
+      return make_error(ErrorCode::SdkVersionUnsupported, "package requires SDK " + name + " " + wanted +
+                                                             ", which this app does not carry");
+    }
+    auto range = VersionRange::parse(wanted);
+    if (!range || !range->contains(have->second)) {
+      return make_error(ErrorCode::SdkVersionUnsupported, "package requires SDK " + name + " " + wanted +
+                                                             ", this app carries " + have->second.to_string());
+    }
   }
   return {};
 }

@@ -14,6 +14,8 @@
 #ifndef MDS_CORE_MANIFEST_MANIFEST_HPP
 #define MDS_CORE_MANIFEST_MANIFEST_HPP
 
+#include "core/version/version.hpp"
+
 #include <mds/error.hpp>
 
 #include <cstddef>
@@ -39,7 +41,6 @@ inline constexpr std::size_t kMaxManifestFiles = 10000;       // PackageTooLarge
 inline constexpr std::uint64_t kMaxPackageBytes = 4ull << 30; // sum of file sizes; PackageTooLarge above
 inline constexpr std::size_t kMaxAppIdLength = 128;
 inline constexpr std::size_t kMaxPackageIdLength = 64; // also SDK names
-inline constexpr std::size_t kMaxVersionSegments = 16; // each segment at most 2^53 - 1
 inline constexpr std::size_t kMaxVersionRangeLength = 256;
 inline constexpr std::size_t kMaxSdkRequirements = 32;
 inline constexpr std::size_t kMaxNotesBytes = 4096; // UTF-8 bytes
@@ -133,6 +134,12 @@ Status check_identity(const Manifest &manifest, std::string_view app, PackageKin
 // Versions are compared as text: both are dotted numeric without leading zeros, and the
 // server names the exact version it published, so "1.0" and "1.0.0" differ here.
 Status check_version(const Manifest &manifest, std::string_view version);
+
+// Ok when this app version and these SDK versions (by SDK name) satisfy the manifest's
+// requirements; otherwise AppVersionUnsupported or SdkVersionUnsupported. An SDK the
+// manifest names but the app does not carry fails the requirement.
+Status check_requirements_met(const Manifest &manifest, const Version &app_version,
+                              const std::map<std::string, Version> &sdk_versions);
 
 } // namespace mds::core
 
