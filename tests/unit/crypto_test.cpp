@@ -468,6 +468,9 @@ TEST_CASE("keys that are not P-256, or not well-formed, are refused", "[crypto][
   const Bytes public_der = fixture_public_key().der();
   Bytes public_der_trailing = public_der;
   public_der_trailing.push_back(0x00);
+  // BER, not DER: the outer length in long form (81 59 for 59). mbedTLS reads it.
+  Bytes long_form_length = {0x30, 0x81};
+  long_form_length.insert(long_form_length.end(), public_der.begin() + 1, public_der.end());
   Bytes off_curve = public_der;
   off_curve.back() ^= 0x01;
   const std::string public_pem = read_test_data("keys/p256-public.pem");
@@ -492,6 +495,7 @@ TEST_CASE("keys that are not P-256, or not well-formed, are refused", "[crypto][
   public_cases.push_back({"empty DER", PublicKey::from_der(Bytes{})});
   public_cases.push_back({"truncated DER", PublicKey::from_der(Bytes(public_der.begin(), public_der.end() - 1))});
   public_cases.push_back({"DER with a trailing byte", PublicKey::from_der(public_der_trailing)});
+  public_cases.push_back({"DER with a long-form length", PublicKey::from_der(long_form_length)});
   public_cases.push_back({"point not on the curve", PublicKey::from_der(off_curve)});
   public_cases.push_back({"random bytes", PublicKey::from_der(pattern_bytes(91, 9))});
   public_cases.push_back({"empty load()", PublicKey::load(Bytes{})});
