@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -80,6 +81,22 @@ inline core::crypto::Bytes der_from_raw(core::crypto::ByteView raw) {
   out.insert(out.end(), r.begin(), r.end());
   out.insert(out.end(), s.begin(), s.end());
   return out;
+}
+
+// The inverse of der_from_raw, for a signature that passed check_der_signature.
+inline core::crypto::Bytes raw_from_der(core::crypto::ByteView der) {
+  core::crypto::Bytes raw(64, 0);
+  std::size_t offset = 2;
+  for (std::size_t half = 0; half < 2; ++half) {
+    const std::size_t size = der[offset + 1];
+    const auto *value = der.data() + offset + 2;
+    const std::size_t significant = value[0] == 0 ? size - 1 : size;
+    REQUIRE(significant <= 32);
+    std::copy(value + (size - significant), value + size,
+              raw.begin() + static_cast<std::ptrdiff_t>(half * 32 + 32 - significant));
+    offset += 2 + size;
+  }
+  return raw;
 }
 
 } // namespace mds::test
