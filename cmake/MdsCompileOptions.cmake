@@ -14,6 +14,10 @@ if(MDS_SANITIZE)
   # Sanitizers must see every object, including third-party code inlined from headers.
   add_compile_options(${_mds_san})
   add_link_options(${_mds_san})
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang" AND MDS_SANITIZE MATCHES "undefined")
+    # Known undefined behaviour in third-party headers; see the file for each entry.
+    add_compile_options(-fsanitize-ignorelist=${CMAKE_CURRENT_LIST_DIR}/sanitizer-ignorelist.txt)
+  endif()
 endif()
 
 if(MDS_BUILD_FUZZERS)
