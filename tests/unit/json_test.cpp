@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 using mds::ErrorCode;
@@ -93,4 +96,37 @@ TEST_CASE("ObjectReader reports missing, mistyped and unknown fields", "[json]")
   CHECK(unknown.error().message.find("thing") != std::string::npos);
 
   CHECK(json::ObjectReader::of(doc->root()["arr"], "x").code() == ErrorCode::JsonWrongType);
+}
+
+TEST_CASE("numbers keep full precision, and zeros with a fraction or exponent are zero", "[json]") {
+  // Several of these (0e38, the long fractions) sent RapidJSON 1.1.0 into clz(0).
+  const char *zeros[] = {"0e38", "0E+38", "-0e-400", "0.0", "-0.0", "0.0e5",
+                         "0.00000000000000000000000000000", "0.00000000000000000000000000000e-30"};
+  for (const char *zero : zeros) {
+    INFO(zero);
+    auto doc = json::parse(std::string("[") + zero + "]");
+    REQUIRE(doc.ok());
+    REQUIRE(doc->root()[0].IsDouble());
+    CHECK(doc->root()[0].GetDouble() == 0.0);
+    CHECK(std::signbit(doc->root()[0].GetDouble()) == (zero[0] == '-'));
+  }
+  auto doc = json::parse(R"([0, -0, 7, -7, 0.1, 1.5, 2.2250738585072014e-308, 1e-400, 1.7976931348623157e308,)"
+                         R"( 18446744073709551615, -9223372036854775808, 0.30000000000000004])");
+  REQUIRE(doc.ok());
+  const auto &a = doc->root();
+  CHECK(a[0].IsUint());
+  CHECK(a[0].GetUint() == 0);
+  CHECK(a[1].IsInt());
+  CHECK(a[1].GetInt() == 0);
+  CHECK(a[2].GetUint() == 7);
+  CHECK(a[3].GetInt() == -7);
+  CHECK(a[4].GetDouble() == 0.1);
+  CHECK(a[5].GetDouble() == 1.5);
+  CHECK(a[6].GetDouble() == 2.2250738585072014e-308);
+  CHECK(a[7].GetDouble() == 0.0);
+  CHECK(a[8].GetDouble() == 1.7976931348623157e308);
+  CHECK(a[9].GetUint64() == 18446744073709551615ull);
+  CHECK(a[10].GetInt64() == std::numeric_limits<std::int64_t>::min());
+  CHECK(a[11].GetDouble() == 0.30000000000000004);
+  CHECK(a[11].GetDouble() != 0.3);
 }
