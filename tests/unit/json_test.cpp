@@ -100,8 +100,14 @@ TEST_CASE("ObjectReader reports missing, mistyped and unknown fields", "[json]")
 
 TEST_CASE("numbers keep full precision, and zeros with a fraction or exponent are zero", "[json]") {
   // Several of these (0e38, the long fractions) sent RapidJSON 1.1.0 into clz(0).
-  const char *zeros[] = {"0e38", "0E+38", "-0e-400", "0.0", "-0.0", "0.0e5",
-                         "0.00000000000000000000000000000", "0.00000000000000000000000000000e-30"};
+  const char *zeros[] = {"0e38",
+                         "0E+38",
+                         "-0e-400",
+                         "0.0",
+                         "-0.0",
+                         "0.0e5",
+                         "0.00000000000000000000000000000",
+                         "0.00000000000000000000000000000e-30"};
   for (const char *zero : zeros) {
     INFO(zero);
     auto doc = json::parse(std::string("[") + zero + "]");

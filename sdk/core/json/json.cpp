@@ -119,7 +119,8 @@ Result<Document> parse(std::string_view text, const Limits &limits) {
     rapidjson::MemoryStream memory(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
     rapidjson::Reader reader;
-    outcome = reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(input, limiting);
+    outcome =
+        reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(input, limiting);
     failure = limiting.failure();
     return !outcome.IsError();
   };
