@@ -6,7 +6,6 @@
 #include <rapidjson/reader.h>
 
 #include <cstring>
-#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -25,20 +24,8 @@ public:
   bool Int64(int64_t i) { return target_.Int64(i); }
   bool Uint64(uint64_t u) { return target_.Uint64(u); }
   bool Double(double d) { return target_.Double(d); }
-  // Numbers arrive as text (kParseNumbersAsStringsFlag) because RapidJSON 1.1.0's
-  // full-precision conversion of a number whose digits are all zero but that has a fraction
-  // or an exponent ("0e38", "0.000...0" past 22 places) calls DiyFp::Normalize(0): clz(0),
-  // undefined behaviour, and an endless loop where the compiler has no clz builtin
-  // (Tencent/rapidjson#1249, fixed after 1.1.0, in no release). Such a number is +-0.0;
-  // every other number is converted by RapidJSON exactly as before.
-  bool RawNumber(const char *str, rapidjson::SizeType length, bool /*copy*/) {
-    const std::string_view number(str, length);
-    if (is_zero_with_fraction_or_exponent(number)) {
-      return target_.Double(number.front() == '-' ? -0.0 : 0.0);
-    }
-    rapidjson::MemoryStream memory(str, length);
-    rapidjson::Reader reader;
-    return !reader.Parse<rapidjson::kParseFullPrecisionFlag>(memory, target_).IsError();
+  bool RawNumber(const char *str, rapidjson::SizeType length, bool copy) {
+    return target_.RawNumber(str, length, copy);
   }
   bool String(const char *str, rapidjson::SizeType length, bool copy) { return target_.String(str, length, copy); }
 
@@ -70,17 +57,6 @@ public:
   const std::optional<Error> &failure() const { return failure_; }
 
 private:
-  // `number` is a valid JSON number, so its mantissa ends at 'e' / 'E' or at its end.
-  static bool is_zero_with_fraction_or_exponent(std::string_view number) {
-    const auto mantissa_end = number.find_first_of("eE");
-    const std::string_view mantissa = number.substr(0, mantissa_end);
-    const bool has_fraction = mantissa.find('.') != std::string_view::npos;
-    if (!has_fraction && mantissa_end == std::string_view::npos) {
-      return false; // an integer: RapidJSON's integer path is fine
-    }
-    return mantissa.find_first_not_of("-0.") == std::string_view::npos;
-  }
-
   bool enter() {
     if (++depth_ > max_depth_) {
       failure_ = make_error(ErrorCode::JsonTooDeep, "nesting deeper than " + std::to_string(max_depth_));
@@ -119,8 +95,14 @@ Result<Document> parse(std::string_view text, const Limits &limits) {
     rapidjson::MemoryStream memory(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
     rapidjson::Reader reader;
-    outcome =
-        reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(input, limiting);
+    // Not kParseFullPrecisionFlag: RapidJSON 1.1.0's full-precision conversion has undefined
+    // behaviour on hostile numbers, found by fuzz_envelope under UBSan: clz(0) for "0e38"
+    // (rapidjson#1249; an endless loop where no clz builtin exists), and for a fraction with
+    // hundreds of leading zeros a signed overflow and a read far outside its table of
+    // cached powers of ten. The default conversion stays in range and is exact for the
+    // decimals we exchange (up to 15 significant digits, exponents within +-22); beyond
+    // that it may be off in the last binary digits.
+    outcome = reader.Parse<rapidjson::kParseValidateEncodingFlag>(input, limiting);
     failure = limiting.failure();
     return !outcome.IsError();
   };
