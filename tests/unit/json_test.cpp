@@ -35,8 +35,13 @@ TEST_CASE("malformed JSON is refused with its own code", "[json]") {
       {"{\"a\": 1, \"a\": 2}", ErrorCode::JsonDuplicateKey},
       {"{\"x\": {\"a\": 1, \"b\": {}, \"a\": 2}}", ErrorCode::JsonDuplicateKey},
       {"\"\xff\"", ErrorCode::JsonInvalidUtf8},
-      {"\"\xc0\xaf\"", ErrorCode::JsonInvalidUtf8},           // overlong '/'
-      {"\"\xed\xa0\x80\"", ErrorCode::JsonInvalidUtf8},       // UTF-16 surrogate
+      {"\"\xc0\xaf\"", ErrorCode::JsonInvalidUtf8},      // overlong '/'
+      {"\"\xed\xa0\x80\"", ErrorCode::JsonInvalidUtf8},  // UTF-16 surrogate
+      {R"("\udc00")", ErrorCode::JsonInvalidUtf8},       // lone low surrogate, escaped
+      {R"("a\udfffb")", ErrorCode::JsonInvalidUtf8},     // lone low surrogate, escaped
+      {R"({"\udc00": 1})", ErrorCode::JsonInvalidUtf8},  // ... in a key
+      {R"("\ud800")", ErrorCode::JsonInvalidUtf8},       // lone high surrogate, escaped
+      {R"("\ud800\u0041")", ErrorCode::JsonInvalidUtf8}, // high surrogate, then no low one
   };
   for (const auto &c : cases) {
     INFO(c.text);
@@ -44,6 +49,15 @@ TEST_CASE("malformed JSON is refused with its own code", "[json]") {
     REQUIRE_FALSE(doc.ok());
     CHECK(doc.code() == c.code);
   }
+}
+
+TEST_CASE("escaped code points decode to UTF-8", "[json]") {
+  auto doc = json::parse(R"(["\u00fc", "\ud83d\ude00", "\u0000", "\uffff"])");
+  REQUIRE(doc.ok());
+  CHECK(json::view(doc->root()[0]) == "\xc3\xbc");
+  CHECK(json::view(doc->root()[1]) == "\xf0\x9f\x98\x80");
+  CHECK(json::view(doc->root()[2]) == std::string_view("\0", 1));
+  CHECK(json::view(doc->root()[3]) == "\xef\xbf\xbf");
 }
 
 TEST_CASE("the same key in sibling objects is fine", "[json]") {

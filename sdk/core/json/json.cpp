@@ -27,7 +27,9 @@ public:
   bool RawNumber(const char *str, rapidjson::SizeType length, bool copy) {
     return target_.RawNumber(str, length, copy);
   }
-  bool String(const char *str, rapidjson::SizeType length, bool copy) { return target_.String(str, length, copy); }
+  bool String(const char *str, rapidjson::SizeType length, bool copy) {
+    return valid_utf8(str, length) && target_.String(str, length, copy);
+  }
 
   bool StartObject() {
     if (!enter()) {
@@ -37,6 +39,9 @@ public:
     return target_.StartObject();
   }
   bool Key(const char *str, rapidjson::SizeType length, bool copy) {
+    if (!valid_utf8(str, length)) {
+      return false;
+    }
     if (!keys_.back().emplace(str, length).second) {
       failure_ = make_error(ErrorCode::JsonDuplicateKey, "duplicate key \"" + std::string(str, length) + "\"");
       return false;
@@ -57,6 +62,23 @@ public:
   const std::optional<Error> &failure() const { return failure_; }
 
 private:
+  // kParseValidateEncodingFlag checks the raw bytes only. RapidJSON 1.1.0 decodes a lone
+  // low-surrogate escape ("\udc00") into bytes that are not UTF-8, so decoded strings are
+  // checked again.
+  bool valid_utf8(const char *str, rapidjson::SizeType length) {
+    struct Discard {
+      void Put(char) {}
+    } sink;
+    rapidjson::MemoryStream stream(str, length);
+    while (stream.Tell() < length) {
+      if (!rapidjson::UTF8<>::Validate(stream, sink)) {
+        failure_ = make_error(ErrorCode::JsonInvalidUtf8, "a \\u escape decodes to invalid UTF-8 (lone surrogate)");
+        return false;
+      }
+    }
+    return true;
+  }
+
   bool enter() {
     if (++depth_ > max_depth_) {
       failure_ = make_error(ErrorCode::JsonTooDeep, "nesting deeper than " + std::to_string(max_depth_));
@@ -112,8 +134,9 @@ Result<Document> parse(std::string_view text, const Limits &limits) {
     return *failure;
   }
   if (outcome.IsError()) {
-    const auto code = outcome.Code() == rapidjson::kParseErrorStringInvalidEncoding ? ErrorCode::JsonInvalidUtf8
-                                                                                     : ErrorCode::JsonSyntax;
+    const bool bad_text = outcome.Code() == rapidjson::kParseErrorStringInvalidEncoding ||
+                          outcome.Code() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
+    const auto code = bad_text ? ErrorCode::JsonInvalidUtf8 : ErrorCode::JsonSyntax;
     return make_error(code, std::string(rapidjson::GetParseError_En(outcome.Code())) + " at offset " +
                                 std::to_string(outcome.Offset()));
   }
