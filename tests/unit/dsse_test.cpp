@@ -447,6 +447,20 @@ TEST_CASE("envelope messages name the field and the cause", "[dsse][json]") {
   CHECK(bad_sig.error().message.find("envelope.signatures[0].sig") != std::string::npos);
 }
 
+TEST_CASE("sender-chosen strings reach error messages short and printable", "[dsse][verify]") {
+  Envelope envelope = signed_by({&keys().untrusted});
+  envelope.signatures[0].keyid = std::string(1000, 'k') + "\n";
+  auto untrusted = verify_envelope(envelope, kType, trusted());
+  REQUIRE(untrusted.code() == ErrorCode::SignatureUntrustedKey);
+  CHECK(untrusted.error().message.size() < 300);
+  CHECK(untrusted.error().message.find('\n') == std::string::npos);
+
+  envelope.payload_type = "evil\x1b[2J\"type";
+  auto mismatch = verify_envelope(envelope, kType, trusted());
+  REQUIRE(mismatch.code() == ErrorCode::PayloadTypeMismatch);
+  CHECK(mismatch.error().message.find(R"("evil\x1b[2J\x22type")") != std::string::npos);
+}
+
 TEST_CASE("envelope size is limited", "[dsse][json]") {
   const std::string good = text_of(signed_by({&keys().a}));
   EnvelopeLimits limits;

@@ -41,6 +41,26 @@ void append(Bytes &out, std::string_view text) {
   out.insert(out.end(), text.begin(), text.end());
 }
 
+// Envelope strings quoted in error messages: they come from the sender, so they are cut
+// short and anything but printable ASCII is escaped before it reaches logs and events.
+std::string quoted(std::string_view text) {
+  constexpr std::size_t kMaxShown = 64;
+  constexpr std::string_view kHexDigits = "0123456789abcdef";
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\') {
+      out += static_cast<char>(byte);
+    } else {
+      out += "\\x";
+      out += kHexDigits[byte >> 4];
+      out += kHexDigits[byte & 0x0f];
+    }
+  }
+  out += text.size() > kMaxShown ? "\"..." : "\"";
+  return out;
+}
+
 Error malformed(const Error &cause) {
   return make_error(ErrorCode::EnvelopeMalformed, "envelope is malformed: " + describe(cause));
 }
@@ -245,8 +265,8 @@ Result<Verified> verify_envelope(const Envelope &envelope, std::string_view expe
                                                       std::to_string(keys.size()) + " distinct trusted key(s)");
   }
   if (envelope.payload_type != expected_payload_type) {
-    return make_error(ErrorCode::PayloadTypeMismatch, "payload type \"" + envelope.payload_type + "\", expected \"" +
-                                                          std::string(expected_payload_type) + "\"");
+    return make_error(ErrorCode::PayloadTypeMismatch,
+                      "payload type " + quoted(envelope.payload_type) + ", expected " + quoted(expected_payload_type));
   }
   if (envelope.signatures.empty()) {
     return make_error(ErrorCode::SignatureMissing, "the envelope carries no signature");
@@ -294,7 +314,7 @@ Result<Verified> verify_envelope(const Envelope &envelope, std::string_view expe
       if (outcome != SignatureOutcome::Credited) {
         const bool untrusted = !signature.keyid.empty() && !names_trusted_key;
         outcome = untrusted ? SignatureOutcome::Untrusted : SignatureOutcome::Invalid;
-        detail = untrusted ? "signed by key id \"" + signature.keyid + "\", which is not trusted"
+        detail = untrusted ? "signed by key id " + quoted(signature.keyid) + ", which is not trusted"
                            : "verifies under no trusted key";
       }
     }
