@@ -111,10 +111,10 @@ Result<PublicKey> PublicKey::from_der(ByteView der) {
   if (!canonical) {
     return std::move(canonical).error();
   }
-  // mbedTLS ignores bytes after the structure and accepts some non-canonical forms; a key
-  // must have one encoding so that its id is a function of its bytes.
+  // mbedTLS also reads BER (a long-form length, for one); a key must have exactly one
+  // encoding, so that its id is a function of the key.
   if (*canonical != der.to_bytes()) {
-    return make_error(ErrorCode::KeyInvalid, "public key DER is not canonical (trailing bytes or non-standard form)");
+    return make_error(ErrorCode::KeyInvalid, "public key is not in canonical DER");
   }
   std::string id = key_id_of(*canonical);
   return PublicKey(std::move(*canonical), std::move(id));
