@@ -80,13 +80,14 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::filesystem
   }
   // WAL: readers never block the writer. FULL: a committed change survives power loss
   // (admin writes are rare; durability matters more than their latency). A large page
-  // cache keeps whitelist imports of millions of ids fast.
+  // cache keeps whitelist imports of millions of ids fast; their scratch table and sort
+  // go to temporary files so memory stays flat whatever the import's size.
   const char *settings = "PRAGMA journal_mode = WAL;"
                          "PRAGMA synchronous = FULL;"
                          "PRAGMA foreign_keys = ON;"
                          "PRAGMA busy_timeout = 5000;"
                          "PRAGMA cache_size = -65536;"
-                         "PRAGMA temp_store = MEMORY;";
+                         "PRAGMA temp_store = FILE;";
   if (auto applied = connection->exec(settings); !applied) {
     return make_error(applied.code(), file.string() + ": " + applied.error().message);
   }
@@ -261,25 +262,29 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
     MDS_TRY(clear.bind(1, list_id).run());
   }
 
-  MDS_TRY_ASSIGN(insert_entry, Statement::prepare(connection_, "INSERT OR IGNORE INTO whitelist_entries "
-                                                               "(whitelist_id, entry) VALUES (?1, ?2)"));
-  std::uint64_t distinct = 0;
+  // Ids arrive in file order, usually random. They go into an unindexed scratch table
+  // first, then into the list's B-tree in sorted order: sorted inserts only ever append
+  // to the tree, several times faster than random ones, and SQLite's sorter spills to
+  // disk instead of holding millions of ids in memory.
+  MDS_TRY(connection_.exec("CREATE TEMP TABLE IF NOT EXISTS import_ids (entry TEXT NOT NULL);"
+                           "DELETE FROM import_ids;"));
+  MDS_TRY_ASSIGN(stage_id, Statement::prepare(connection_, "INSERT INTO import_ids (entry) VALUES (?1)"));
   for (;;) {
     MDS_TRY_ASSIGN(id, ids.next());
     if (!id) {
       break;
     }
     ++result.ids_read;
-    // Binding list_id once would be enough, but reset() clears bindings; rebinding an
-    // integer costs nothing next to the B-tree insert.
-    MDS_TRY(insert_entry.bind(1, list_id).bind(2, *id).run());
-    if (sqlite3_changes(connection_.get()) > 0) {
-      ++distinct;
-    } else {
-      ++result.duplicates;
-    }
-    insert_entry.reset();
+    MDS_TRY(stage_id.bind(1, *id).run());
+    stage_id.reset();
   }
+  MDS_TRY_ASSIGN(insert_sorted, Statement::prepare(connection_, "INSERT OR IGNORE INTO whitelist_entries "
+                                                                "(whitelist_id, entry) SELECT ?1, entry FROM "
+                                                                "import_ids ORDER BY entry"));
+  MDS_TRY(insert_sorted.bind(1, list_id).run());
+  const auto distinct = static_cast<std::uint64_t>(sqlite3_changes(connection_.get()));
+  result.duplicates = result.ids_read - distinct;
+  MDS_TRY(connection_.exec("DELETE FROM import_ids"));
 
   MDS_TRY_ASSIGN(update, Statement::prepare(connection_, "UPDATE whitelists SET entry_count = ?1, updated_at = ?2 "
                                                          "WHERE id = ?3"));
