@@ -253,6 +253,8 @@ HttpResponse HttpClient::admin_upload(const std::string &path, const std::filesy
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &collect_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   curl_slist *header_list = nullptr;
   header_list = curl_slist_append(header_list, ("Authorization: Bearer " + kAdminToken).c_str());
   header_list = curl_slist_append(header_list, "Content-Type: text/csv");
