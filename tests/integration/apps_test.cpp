@@ -5,7 +5,8 @@ using mds::ErrorCode;
 
 namespace {
 
-const std::string kPem = R"(-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n)";
+const std::string kPem =
+    R"(-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n)";
 
 std::string app_body(const std::string &name, const std::string &platform = "android") {
   return R"({"name":")" + name + R"(","platform":")" + platform + R"(","publisher_keys":[")" + kPem + R"("]})";
@@ -74,8 +75,8 @@ TEST_CASE("bad app requests get a 4xx with the error code and change nothing", "
       {"bad platform", app_body("a", "windows"), 400, ErrorCode::JsonValueOutOfRange},
       {"bad name", app_body("../etc"), 400, ErrorCode::InvalidArgument},
       {"not a PEM key", R"({"name":"a","platform":"ios","publisher_keys":["hello"]})", 400, ErrorCode::KeyInvalid},
-      {"oversized", R"({"name":"a","platform":"ios","publisher_keys":[")" + std::string(2u << 20, 'k') + R"("]})",
-       413, ErrorCode::PayloadTooLarge},
+      {"oversized", R"({"name":"a","platform":"ios","publisher_keys":[")" + std::string(2u << 20, 'k') + R"("]})", 413,
+       ErrorCode::PayloadTooLarge},
   };
   for (const auto &c : cases) {
     INFO(c.what);

@@ -107,28 +107,28 @@ TEST_CASE("the server refuses to start with a clear error", "[integration][start
     }
   }
   SECTION("unreadable token file") {
-    auto result = run_server_to_exit({"--data", (temp / "d").string(), "--listen", "127.0.0.1:0",
-                                      "--admin-token-file", (temp / "missing").string()});
+    auto result = run_server_to_exit({"--data", (temp / "d").string(), "--listen", "127.0.0.1:0", "--admin-token-file",
+                                      (temp / "missing").string()});
     CHECK(result.exit_code == 1);
     CHECK_THAT(result.stderr_text, Catch::Contains("cannot read the admin token file"));
     CHECK_THAT(result.stderr_text, Catch::Contains(R"("name":"io_error")"));
   }
   SECTION("a token file with a weak token") {
     std::ofstream(temp / "weak") << "alice short\n";
-    auto result = run_server_to_exit({"--data", (temp / "d").string(), "--listen", "127.0.0.1:0",
-                                      "--admin-token-file", (temp / "weak").string()});
+    auto result = run_server_to_exit(
+        {"--data", (temp / "d").string(), "--listen", "127.0.0.1:0", "--admin-token-file", (temp / "weak").string()});
     CHECK(result.exit_code == 1);
     CHECK_THAT(result.stderr_text, Catch::Contains("line 1"));
   }
   SECTION("port in use, and a data directory another server holds") {
     RunningServer running;
-    auto busy = run_server_to_exit({"--data", (temp / "d").string(), "--listen",
-                                    running.server->listen_address(), "--admin-token-file", tokens});
+    auto busy = run_server_to_exit(
+        {"--data", (temp / "d").string(), "--listen", running.server->listen_address(), "--admin-token-file", tokens});
     CHECK(busy.exit_code == 1);
     CHECK_THAT(busy.stderr_text, Catch::Contains("address already in use"));
 
-    auto locked = run_server_to_exit({"--data", running.data_dir().string(), "--listen", "127.0.0.1:0",
-                                      "--admin-token-file", tokens});
+    auto locked = run_server_to_exit(
+        {"--data", running.data_dir().string(), "--listen", "127.0.0.1:0", "--admin-token-file", tokens});
     CHECK(locked.exit_code == 1);
     CHECK_THAT(locked.stderr_text, Catch::Contains(R"("name":"locked")"));
   }

@@ -36,8 +36,8 @@ TEST_CASE("release rules: create, list, refuse bad filters", "[integration][rule
   set_up_app_rule_and_list(client);
   check_error(client.admin("POST", "/v1/admin/rules", R"({"name":"bad","filters":["colour eq red"]})"), 400,
               ErrorCode::InvalidArgument);
-  check_error(client.admin("POST", "/v1/admin/rules", R"({"name":"bad","filters":["app_version version_gt x"]})"),
-              400, ErrorCode::VersionInvalid);
+  check_error(client.admin("POST", "/v1/admin/rules", R"({"name":"bad","filters":["app_version version_gt x"]})"), 400,
+              ErrorCode::VersionInvalid);
   check_error(client.admin("POST", "/v1/admin/rules", R"({"name":"bad","filters":[]})"), 400,
               ErrorCode::JsonValueOutOfRange);
   check_error(client.admin("POST", "/v1/admin/rules", R"({"name":"bad","filters":"brand eq x"})"), 400,
@@ -168,8 +168,7 @@ TEST_CASE("config releases and bad release requests", "[integration][releases][j
        R"({"app":"com.example","config":{"k":1},"window":{"start":"2026-12-01T00:00:00+08:00","end":"2026-12-02T00:00:00Z","cap":5}})",
        400, ErrorCode::JsonValueOutOfRange},
       {"unknown field", R"({"app":"com.example","config":{"k":1},"priority":1})", 400, ErrorCode::JsonUnknownField},
-      {"package without version", R"({"app":"com.example","package":{"id":"home"}})", 400,
-       ErrorCode::JsonMissingField},
+      {"package without version", R"({"app":"com.example","package":{"id":"home"}})", 400, ErrorCode::JsonMissingField},
   };
   for (const auto &c : cases) {
     INFO(c.what);
@@ -183,8 +182,9 @@ TEST_CASE("config releases and bad release requests", "[integration][releases][j
 TEST_CASE("a restarted server keeps apps, whitelists, rules, releases and the audit log", "[integration][restart]") {
   RunningServer running;
   set_up_app_rule_and_list(*running.client);
-  auto created = running.client->admin(
-      "POST", "/v1/admin/releases", R"({"app":"com.example","package":{"id":"home","version":"2"},"rules":["huawei-new"]})");
+  auto created =
+      running.client->admin("POST", "/v1/admin/releases",
+                            R"({"app":"com.example","package":{"id":"home","version":"2"},"rules":["huawei-new"]})");
   REQUIRE(created.status == 201);
   const auto id = std::to_string(parse_json(created).root()["id"].GetInt64());
   REQUIRE(running.client->admin("POST", "/v1/admin/releases/" + id + "/promote", R"({"percent":20})").status == 200);

@@ -151,8 +151,8 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::filesystem::path 
                                                     const std::vector<std::string> &extra_arguments) {
   std::unique_ptr<ServerProcess> server(new ServerProcess());
   server->log_file_ = data_dir.parent_path() / (data_dir.filename().string() + "-server.log");
-  std::vector<std::string> arguments = {"--data", data_dir.string(), "--listen", "127.0.0.1:0",
-                                        "--admin-token-file", token_file.string()};
+  std::vector<std::string> arguments = {"--data",      data_dir.string(),    "--listen",
+                                        "127.0.0.1:0", "--admin-token-file", token_file.string()};
   arguments.insert(arguments.end(), extra_arguments.begin(), extra_arguments.end());
   int stdout_fd = -1;
   server->pid_ = spawn(arguments, server->log_file_, stdout_fd);
@@ -191,11 +191,15 @@ int ServerProcess::stop(std::chrono::milliseconds deadline) {
   return code;
 }
 
-std::string ServerProcess::log() const { return read_whole(log_file_); }
+std::string ServerProcess::log() const {
+  return read_whole(log_file_);
+}
 
 HttpClient::HttpClient(std::string base_url) : base_url_(std::move(base_url)), curl_(curl_easy_init()) {}
 
-HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL *>(curl_)); }
+HttpClient::~HttpClient() {
+  curl_easy_cleanup(static_cast<CURL *>(curl_));
+}
 
 HttpResponse HttpClient::request(const std::string &method, const std::string &path, const std::string &body,
                                  const std::vector<std::string> &headers) {

@@ -43,11 +43,11 @@ TEST_CASE("every wrong Authorization header is Unauthorized", "[auth]") {
       std::string("Bearer  " + kToken),
       std::string("Bearer " + kToken + " "),
       std::string(kToken),
-      std::string("Bearer " + kToken.substr(0, kToken.size() - 1)),    // short by one
-      std::string("Bearer " + kToken + "x"),                           // long by one
-      std::string("Bearer " + kToken.substr(0, 31)),                   // below the minimum length
-      std::string("Bearer " + std::string(300, 'a')),                  // above the maximum length
-      std::string("Bearer " + kOther),                                 // well-formed, unknown
+      std::string("Bearer " + kToken.substr(0, kToken.size() - 1)), // short by one
+      std::string("Bearer " + kToken + "x"),                        // long by one
+      std::string("Bearer " + kToken.substr(0, 31)),                // below the minimum length
+      std::string("Bearer " + std::string(300, 'a')),               // above the maximum length
+      std::string("Bearer " + kOther),                              // well-formed, unknown
       std::string("Bearer " + kToken.substr(0, 10) + "\x01" + kToken.substr(11)),
   };
   for (const auto &header : refused) {

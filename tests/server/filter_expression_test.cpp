@@ -141,11 +141,8 @@ TEST_CASE("filter limits hold", "[targeting]") {
 
 TEST_CASE("the canonical expression parses back to the same filter", "[targeting]") {
   const char *inputs[] = {
-      "brand ci in Huawei,Honor",
-      "model   not prefix \"SM A\",b",
-      "channel eq \"quote\\\"d\"",
-      "attr.x not ci contains \"\\\\\"",
-      "app_version version_gte 10.1.68",
+      "brand ci in Huawei,Honor",        "model   not prefix \"SM A\",b",   "channel eq \"quote\\\"d\"",
+      "attr.x not ci contains \"\\\\\"", "app_version version_gte 10.1.68",
   };
   for (const auto *text : inputs) {
     INFO(text);

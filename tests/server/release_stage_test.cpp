@@ -98,8 +98,8 @@ TEST_CASE("promote with a percentage stays gray and never lowers it", "[releases
         ErrorCode::InvalidArgument);
 
   PromoteRequest same_stage;
-  CHECK(apply_release_action(at(ReleaseStage::Gray, 1000), ReleaseAction::Promote, PromoteRequest{ReleaseStage::Gray,
-                                                                                                  std::nullopt})
+  CHECK(apply_release_action(at(ReleaseStage::Gray, 1000), ReleaseAction::Promote,
+                             PromoteRequest{ReleaseStage::Gray, std::nullopt})
             .code() == ErrorCode::InvalidArgument);
 
   PromoteRequest straight_to_full{ReleaseStage::Full, std::nullopt};

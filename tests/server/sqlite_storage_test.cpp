@@ -114,8 +114,7 @@ TEST_CASE("whitelist import replaces entries atomically", "[storage]") {
 
   // A failing source leaves the previous content.
   VectorIds failing({"x1", "x2"}, 1);
-  CHECK(storage->import_whitelist("beta", WhitelistType::User, failing, "alice").code() ==
-        ErrorCode::InvalidArgument);
+  CHECK(storage->import_whitelist("beta", WhitelistType::User, failing, "alice").code() == ErrorCode::InvalidArgument);
   CHECK(storage->get_whitelist("beta", 10)->sample == std::vector<std::string>{"u1", "u2", "u3"});
 
   VectorIds wrong_type({"d1"});

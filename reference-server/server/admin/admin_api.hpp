@@ -12,8 +12,8 @@
 namespace mds::server::admin {
 
 struct AdminLimits {
-  std::size_t json_body = 1u << 20;           // every JSON request body
-  std::size_t whitelist_upload = 256u << 20;  // a whitelist import file
+  std::size_t json_body = 1u << 20;          // every JSON request body
+  std::size_t whitelist_upload = 256u << 20; // a whitelist import file
 };
 
 void add_admin_routes(http::Router &router, Storage &storage, const AdminLimits &limits = {});

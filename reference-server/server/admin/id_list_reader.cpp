@@ -28,8 +28,8 @@ bool is_header(std::string_view id) {
     }
     return true;
   };
-  return equals_ci(id, "id") || equals_ci(id, "user_id") || equals_ci(id, "device_id") ||
-         equals_ci(id, "userid") || equals_ci(id, "deviceid");
+  return equals_ci(id, "id") || equals_ci(id, "user_id") || equals_ci(id, "device_id") || equals_ci(id, "userid") ||
+         equals_ci(id, "deviceid");
 }
 
 } // namespace
@@ -64,7 +64,9 @@ Result<std::unique_ptr<IdListReader>> IdListReader::open(const std::filesystem::
   return std::unique_ptr<IdListReader>(new IdListReader(handle));
 }
 
-IdListReader::~IdListReader() { std::fclose(file_); }
+IdListReader::~IdListReader() {
+  std::fclose(file_);
+}
 
 Result<std::optional<std::string_view>> IdListReader::next_line() {
   for (;;) {

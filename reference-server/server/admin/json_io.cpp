@@ -6,8 +6,7 @@
 
 namespace mds::server::admin {
 
-Result<core::json::Document> parse_object_body(const http::Request &request, std::size_t limit,
-                                               bool empty_is_object) {
+Result<core::json::Document> parse_object_body(const http::Request &request, std::size_t limit, bool empty_is_object) {
   std::string_view body = request.body;
   if (body.empty() && empty_is_object) {
     body = "{}";
@@ -56,8 +55,7 @@ Result<std::vector<std::string>> string_list(const core::json::ObjectReader &obj
   }
   const auto where = object.where() + "." + std::string(key);
   if ((*array)->Size() > max_items) {
-    return make_error(ErrorCode::JsonValueOutOfRange,
-                      where + ": at most " + std::to_string(max_items) + " entries");
+    return make_error(ErrorCode::JsonValueOutOfRange, where + ": at most " + std::to_string(max_items) + " entries");
   }
   for (const auto &item : (*array)->GetArray()) {
     if (!item.IsString()) {

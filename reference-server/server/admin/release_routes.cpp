@@ -158,9 +158,9 @@ void write_release(core::json::Writer &writer, const Release &release) {
     put(writer, "paused_from", to_string(*release.progress.paused_from));
   }
   put_percent(writer, "percent", release.progress.percent_bp);
-  for (const auto &[key, names] : {std::pair<const char *, const std::vector<std::string> *>{"whitelists",
-                                                                                           &release.whitelists},
-                                   std::pair<const char *, const std::vector<std::string> *>{"rules", &release.rules}}) {
+  for (const auto &[key, names] :
+       {std::pair<const char *, const std::vector<std::string> *>{"whitelists", &release.whitelists},
+        std::pair<const char *, const std::vector<std::string> *>{"rules", &release.rules}}) {
     writer.Key(key);
     writer.StartArray();
     for (const auto &name : *names) {
@@ -208,8 +208,8 @@ Result<TimeWindow> parse_window(const core::json::Value &value) {
     }
     auto instant = parse_utc(*text);
     if (!instant) {
-      return make_error(ErrorCode::JsonValueOutOfRange, "release.window." + std::string(key) + ": " +
-                                                            instant.error().message);
+      return make_error(ErrorCode::JsonValueOutOfRange,
+                        "release.window." + std::string(key) + ": " + instant.error().message);
     }
     *target = *instant;
   }
@@ -232,8 +232,8 @@ Result<NewRelease> parse_new_release(const core::json::Value &root) {
   if (!object) {
     return object.error();
   }
-  if (auto allowed =
-          object->allow_only({"app", "package", "config", "whitelists", "rules", "filters", "percent", "window", "stage"});
+  if (auto allowed = object->allow_only(
+          {"app", "package", "config", "whitelists", "rules", "filters", "percent", "window", "stage"});
       !allowed) {
     return allowed.error();
   }
@@ -449,8 +449,8 @@ Response change_release(Storage &storage, const AdminLimits &limits, const Reque
     }
     promote = *parsed;
   } else if (body->root().MemberCount() != 0) {
-    return Response::error(make_error(ErrorCode::JsonUnknownField,
-                                      std::string(to_string(*action)) + " takes no fields"));
+    return Response::error(
+        make_error(ErrorCode::JsonUnknownField, std::string(to_string(*action)) + " takes no fields"));
   }
 
   auto current = storage.get_release(*id);

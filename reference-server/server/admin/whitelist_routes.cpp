@@ -135,8 +135,8 @@ Response show_whitelist(Storage &storage, const Request &request) {
       parsed = parsed * 10 + static_cast<std::size_t>(c - '0');
     }
     if (!valid || parsed > kMaxSample) {
-      return Response::error(make_error(ErrorCode::InvalidArgument,
-                                        "sample must be a number from 0 to " + std::to_string(kMaxSample)));
+      return Response::error(
+          make_error(ErrorCode::InvalidArgument, "sample must be a number from 0 to " + std::to_string(kMaxSample)));
     }
     sample_size = parsed;
   }
@@ -205,8 +205,8 @@ void add_whitelist_routes(http::Router &router, Storage &storage, const AdminLim
               [&storage](const Request &request) { return show_whitelist(storage, request); }});
   router.add({"DELETE", "/v1/admin/whitelists/{name}", Access::Admin, BodyMode::None, 0,
               [&storage](const Request &request) { return delete_whitelist(storage, request); }});
-  router.add({"PUT", "/v1/admin/whitelists/{name}/entries", Access::Admin, BodyMode::Spooled,
-              limits.whitelist_upload, [&storage](const Request &request) { return import_whitelist(storage, request); }});
+  router.add({"PUT", "/v1/admin/whitelists/{name}/entries", Access::Admin, BodyMode::Spooled, limits.whitelist_upload,
+              [&storage](const Request &request) { return import_whitelist(storage, request); }});
   router.add({"GET", "/v1/admin/whitelists/{name}/entries/{id}", Access::Admin, BodyMode::None, 0,
               [&storage](const Request &request) { return check_membership(storage, request); }});
 }

@@ -14,8 +14,8 @@ namespace mds::server {
 namespace {
 
 bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '~' || c == '+' ||
-         c == '/' || c == '=' || c == '-';
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' ||
+         c == '=' || c == '-';
 }
 
 bool is_well_formed_token(std::string_view token) {
@@ -112,10 +112,9 @@ Result<AdminTokens> AdminTokens::parse(std::string_view file_text) {
     }
     const auto token = fields.back();
     if (!is_well_formed_token(token)) {
-      return make_error(ErrorCode::InvalidArgument, "line " + std::to_string(line_number) + ": a token must be " +
-                                                        std::to_string(kMinTokenLength) + " to " +
-                                                        std::to_string(kMaxTokenLength) +
-                                                        " characters of A-Z a-z 0-9 . _ ~ + / = -");
+      return make_error(ErrorCode::InvalidArgument,
+                        "line " + std::to_string(line_number) + ": a token must be " + std::to_string(kMinTokenLength) +
+                            " to " + std::to_string(kMaxTokenLength) + " characters of A-Z a-z 0-9 . _ ~ + / = -");
     }
     Entry entry{sha256_of(token), {}};
     // A bare token is named by a digest prefix: enough to tell holders apart in the

@@ -40,13 +40,15 @@ struct HttpServer::Exchange {
 
 namespace {
 
-MHD_Result to_mhd(int ok) { return ok != 0 ? MHD_YES : MHD_NO; }
+MHD_Result to_mhd(int ok) {
+  return ok != 0 ? MHD_YES : MHD_NO;
+}
 
 MHD_Result access_trampoline(void *cls, MHD_Connection *connection, const char *url, const char *method,
                              const char * /*version*/, const char *upload_data, size_t *upload_data_size,
                              void **context) {
-  return to_mhd(static_cast<HttpServer *>(cls)->on_access(connection, url, method, upload_data, upload_data_size,
-                                                          context));
+  return to_mhd(
+      static_cast<HttpServer *>(cls)->on_access(connection, url, method, upload_data, upload_data_size, context));
 }
 
 void completed_trampoline(void *cls, MHD_Connection * /*connection*/, void **context,
@@ -95,15 +97,15 @@ std::optional<std::uint64_t> content_length(MHD_Connection *connection) {
 }
 
 Error too_large(std::size_t limit) {
-  return make_error(ErrorCode::PayloadTooLarge, "request body above the limit of " + std::to_string(limit) +
-                                                    " bytes for this endpoint");
+  return make_error(ErrorCode::PayloadTooLarge,
+                    "request body above the limit of " + std::to_string(limit) + " bytes for this endpoint");
 }
 
 } // namespace
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(ListenSocket socket, const HttpServerOptions &options,
-                                                      const Router &router, const AdminTokens &tokens,
-                                                      Metrics &metrics, Logger &logger) {
+                                                      const Router &router, const AdminTokens &tokens, Metrics &metrics,
+                                                      Logger &logger) {
   std::unique_ptr<HttpServer> server(new HttpServer(options, router, tokens, metrics, logger));
   unsigned threads = options.threads;
   if (threads == 0) {
@@ -112,11 +114,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ListenSocket socket, const
   server->listen_fd_ = socket.release();
   // ITC lets quiesce and stop wake the epoll threads at once.
   const unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-  server->daemon_ = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, &access_trampoline, server.get(), MHD_OPTION_LISTEN_SOCKET, server->listen_fd_,
-      MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-      static_cast<unsigned>(options.idle_timeout.count()), MHD_OPTION_NOTIFY_COMPLETED, &completed_trampoline,
-      server.get(), MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, &logger, MHD_OPTION_END);
+  server->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &access_trampoline, server.get(),
+                                     MHD_OPTION_LISTEN_SOCKET, server->listen_fd_, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(options.idle_timeout.count()),
+                                     MHD_OPTION_NOTIFY_COMPLETED, &completed_trampoline, server.get(),
+                                     MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, &logger, MHD_OPTION_END);
   if (server->daemon_ == nullptr) {
     close(server->listen_fd_);
     server->listen_fd_ = -1;

@@ -38,8 +38,8 @@ public:
   void add(Route route);
 
   struct Match {
-    const Route *route = nullptr;     // null when nothing matched
-    bool path_known = false;          // some route has this path under another method
+    const Route *route = nullptr; // null when nothing matched
+    bool path_known = false;      // some route has this path under another method
     std::map<std::string, std::string> params;
   };
   Match match(std::string_view method, std::string_view path) const;

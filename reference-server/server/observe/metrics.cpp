@@ -67,8 +67,7 @@ std::string Metrics::render(const Gauges &gauges) const {
       out << "mds_http_request_duration_seconds_bucket{route=\"" << label << "\",le=\"" << number(kBucketBounds[i])
           << "\"} " << cumulative << '\n';
     }
-    out << "mds_http_request_duration_seconds_bucket{route=\"" << label << "\",le=\"+Inf\"} " << histogram.count
-        << '\n'
+    out << "mds_http_request_duration_seconds_bucket{route=\"" << label << "\",le=\"+Inf\"} " << histogram.count << '\n'
         << "mds_http_request_duration_seconds_sum{route=\"" << label << "\"} " << number(histogram.sum) << '\n'
         << "mds_http_request_duration_seconds_count{route=\"" << label << "\"} " << histogram.count << '\n';
   }

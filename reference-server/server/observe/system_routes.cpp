@@ -7,8 +7,7 @@ void add_system_routes(http::Router &router, const Metrics &metrics, std::functi
               [](const http::Request &) { return http::Response::json(200, R"({"status":"ok"})"); }});
   router.add({"GET", "/metrics", http::Access::Public, http::BodyMode::None, 0,
               [&metrics, gauges = std::move(gauges)](const http::Request &) {
-                return http::Response::text(200, "text/plain; version=0.0.4; charset=utf-8",
-                                            metrics.render(gauges()));
+                return http::Response::text(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(gauges()));
               }});
 }
 

@@ -10,7 +10,7 @@ struct StageName {
   const char *name;
 };
 constexpr StageName kStageNames[] = {
-    {ReleaseStage::Draft, "draft"}, {ReleaseStage::Gray, "gray"},   {ReleaseStage::Full, "full"},
+    {ReleaseStage::Draft, "draft"},   {ReleaseStage::Gray, "gray"},   {ReleaseStage::Full, "full"},
     {ReleaseStage::Paused, "paused"}, {ReleaseStage::Ended, "ended"}, {ReleaseStage::RolledBack, "rolled_back"},
 };
 
@@ -19,7 +19,7 @@ struct ActionName {
   const char *name;
 };
 constexpr ActionName kActionNames[] = {
-    {ReleaseAction::Promote, "promote"}, {ReleaseAction::Pause, "pause"},      {ReleaseAction::Resume, "resume"},
+    {ReleaseAction::Promote, "promote"}, {ReleaseAction::Pause, "pause"},       {ReleaseAction::Resume, "resume"},
     {ReleaseAction::End, "end"},         {ReleaseAction::Rollback, "rollback"},
 };
 

@@ -40,7 +40,7 @@ struct ReleaseProgress {
 };
 
 struct PromoteRequest {
-  std::optional<ReleaseStage> to;         // Gray or Full; default: the next stage
+  std::optional<ReleaseStage> to;          // Gray or Full; default: the next stage
   std::optional<std::uint32_t> percent_bp; // with a gray target: the new percentage
 };
 

@@ -21,8 +21,8 @@ Result<DataDir> DataDir::open(const std::filesystem::path &root) {
     }
   }
   if (access(root.c_str(), R_OK | W_OK | X_OK) != 0) {
-    return make_error(ErrorCode::IoError, "--data directory " + root.string() + " is not writable: " +
-                                              std::strerror(errno));
+    return make_error(ErrorCode::IoError,
+                      "--data directory " + root.string() + " is not writable: " + std::strerror(errno));
   }
   for (const auto *sub : {"blobs", "tmp"}) {
     std::filesystem::create_directories(root / sub, error);

@@ -2,7 +2,9 @@
 
 namespace mds::server {
 
-const char *to_string(Platform platform) { return platform == Platform::Android ? "android" : "ios"; }
+const char *to_string(Platform platform) {
+  return platform == Platform::Android ? "android" : "ios";
+}
 
 std::optional<Platform> platform_from_string(std::string_view name) {
   if (name == "android") {
@@ -14,7 +16,9 @@ std::optional<Platform> platform_from_string(std::string_view name) {
   return std::nullopt;
 }
 
-const char *to_string(WhitelistType type) { return type == WhitelistType::User ? "user" : "device"; }
+const char *to_string(WhitelistType type) {
+  return type == WhitelistType::User ? "user" : "device";
+}
 
 std::optional<WhitelistType> whitelist_type_from_string(std::string_view name) {
   if (name == "user") {
@@ -26,6 +30,8 @@ std::optional<WhitelistType> whitelist_type_from_string(std::string_view name) {
   return std::nullopt;
 }
 
-const char *to_string(ReleaseKind kind) { return kind == ReleaseKind::Package ? "package" : "config"; }
+const char *to_string(ReleaseKind kind) {
+  return kind == ReleaseKind::Package ? "package" : "config";
+}
 
 } // namespace mds::server

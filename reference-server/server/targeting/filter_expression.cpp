@@ -42,18 +42,19 @@ constexpr struct {
   const char *name;
   FieldType type;
 } kFields[] = {
-    {"platform", FieldType::Platform}, {"device_id", FieldType::Text},     {"user_id", FieldType::Text},
-    {"model", FieldType::Text},        {"brand", FieldType::Text},         {"os_version", FieldType::Version},
-    {"app_version", FieldType::Version}, {"region", FieldType::Text},      {"city", FieldType::Text},
-    {"network", FieldType::Text},      {"language", FieldType::Text},      {"channel", FieldType::Text},
+    {"platform", FieldType::Platform},   {"device_id", FieldType::Text}, {"user_id", FieldType::Text},
+    {"model", FieldType::Text},          {"brand", FieldType::Text},     {"os_version", FieldType::Version},
+    {"app_version", FieldType::Version}, {"region", FieldType::Text},    {"city", FieldType::Text},
+    {"network", FieldType::Text},        {"language", FieldType::Text},  {"channel", FieldType::Text},
 };
 
 bool is_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::optional<FieldType> field_type(std::string_view field) {
   for (const auto &known : kFields) {
@@ -136,8 +137,8 @@ public:
     return false;
   }
   Error fail(const std::string &problem) const {
-    return make_error(ErrorCode::InvalidArgument, "filter \"" + std::string(text_) + "\", column " +
-                                                      std::to_string(column()) + ": " + problem);
+    return make_error(ErrorCode::InvalidArgument,
+                      "filter \"" + std::string(text_) + "\", column " + std::to_string(column()) + ": " + problem);
   }
 
 private:
@@ -335,8 +336,8 @@ Result<Filter> parse_filter(std::string_view expression) {
     char *end = nullptr;
     const double number = std::strtod(operand.c_str(), &end);
     if (operand.empty() || end != operand.c_str() + operand.size() || !std::isfinite(number) ||
-        operand.find_first_of("xXpP") != std::string::npos || operand.find_first_not_of("+-.0123456789eE") !=
-                                                                     std::string::npos) {
+        operand.find_first_of("xXpP") != std::string::npos ||
+        operand.find_first_not_of("+-.0123456789eE") != std::string::npos) {
       return refuse("\"" + operand + "\" is not a finite decimal number");
     }
     filter.number = number;

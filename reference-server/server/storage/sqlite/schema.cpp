@@ -104,7 +104,9 @@ Result<int> current_version(Connection &connection) {
 
 } // namespace
 
-int latest_schema_version() { return static_cast<int>(std::size(kMigrations)); }
+int latest_schema_version() {
+  return static_cast<int>(std::size(kMigrations));
+}
 
 Status migrate(Connection &connection) {
   auto version = current_version(connection);

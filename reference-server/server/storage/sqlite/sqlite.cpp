@@ -27,8 +27,8 @@ Error error_from(sqlite3 *db, int result_code, std::string_view doing) {
 
 Result<Connection> Connection::open(const std::filesystem::path &file) {
   sqlite3 *raw = nullptr;
-  const int opened = sqlite3_open_v2(file.c_str(), &raw,
-                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int opened =
+      sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Connection connection(raw);
   if (opened != SQLITE_OK) {
     return error_from(raw, opened, "cannot open " + file.string());
@@ -107,7 +107,9 @@ void Statement::reset() {
   sqlite3_clear_bindings(statement_.get());
 }
 
-std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(statement_.get(), column); }
+std::int64_t Statement::integer(int column) const {
+  return sqlite3_column_int64(statement_.get(), column);
+}
 
 std::string Statement::text(int column) const {
   const auto *bytes = sqlite3_column_text(statement_.get(), column);

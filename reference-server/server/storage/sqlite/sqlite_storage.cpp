@@ -9,18 +9,18 @@
 
 // Early return of a failed Result or Status; keeps each storage operation readable as the
 // sequence of steps it is.
-#define MDS_TRY(expression)                                                                                         \
-  do {                                                                                                              \
-    if (auto mds_try_status = (expression); !mds_try_status) {                                                     \
-      return std::move(mds_try_status).error();                                                                    \
-    }                                                                                                               \
+#define MDS_TRY(expression)                                                                                            \
+  do {                                                                                                                 \
+    if (auto mds_try_status = (expression); !mds_try_status) {                                                         \
+      return std::move(mds_try_status).error();                                                                        \
+    }                                                                                                                  \
   } while (false)
 
-#define MDS_TRY_ASSIGN(name, expression)                                                                            \
-  auto name##_or_error = (expression);                                                                              \
-  if (!name##_or_error) {                                                                                           \
-    return std::move(name##_or_error).error();                                                                      \
-  }                                                                                                                 \
+#define MDS_TRY_ASSIGN(name, expression)                                                                               \
+  auto name##_or_error = (expression);                                                                                 \
+  if (!name##_or_error) {                                                                                              \
+    return std::move(name##_or_error).error();                                                                         \
+  }                                                                                                                    \
   auto &name = name##_or_error.value()
 
 namespace mds::server {
@@ -221,7 +221,8 @@ Result<Whitelist> SqliteStorage::create_whitelist(std::string_view name, Whiteli
   if (auto inserted = insert.bind(1, name).bind(2, to_string(type)).bind(3, now).run(); !inserted) {
     return explain(inserted.error(), "whitelist", name);
   }
-  MDS_TRY(audit(actor, "whitelist.create", "whitelist/" + std::string(name), Detail().add("type", to_string(type)).str()));
+  MDS_TRY(
+      audit(actor, "whitelist.create", "whitelist/" + std::string(name), Detail().add("type", to_string(type)).str()));
   MDS_TRY(transaction.commit());
   Whitelist created;
   created.name = std::string(name);
@@ -231,8 +232,8 @@ Result<Whitelist> SqliteStorage::create_whitelist(std::string_view name, Whiteli
   return created;
 }
 
-Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view name, WhitelistType type,
-                                                              IdSource &ids, const Actor &actor) {
+Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
+                                                              const Actor &actor) {
   std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
   const auto now = unix_now_seconds();
@@ -464,7 +465,7 @@ Result<Release> SqliteStorage::create_release(const NewRelease &release, const A
       .bind_optional(8, release.window ? std::optional<std::int64_t>(release.window->start) : std::nullopt)
       .bind_optional(9, release.window ? std::optional<std::int64_t>(release.window->end) : std::nullopt)
       .bind_optional(10, release.window ? std::optional<std::int64_t>(static_cast<std::int64_t>(release.window->cap))
-                               : std::nullopt)
+                                        : std::nullopt)
       .bind(11, release.filters_json)
       .bind(12, release.salt)
       .bind(13, now);
@@ -475,7 +476,8 @@ Result<Release> SqliteStorage::create_release(const NewRelease &release, const A
                                                            "whitelist_id, position) SELECT ?1, id, ?2 FROM "
                                                            "whitelists WHERE name = ?3"));
   for (std::size_t i = 0; i < release.whitelists.size(); ++i) {
-    if (auto added = use_list.bind(1, release_id).bind(2, static_cast<std::int64_t>(i)).bind(3, release.whitelists[i]).run();
+    if (auto added =
+            use_list.bind(1, release_id).bind(2, static_cast<std::int64_t>(i)).bind(3, release.whitelists[i]).run();
         !added) {
       return added.code() == ErrorCode::AlreadyExists
                  ? make_error(ErrorCode::InvalidArgument, "whitelist \"" + release.whitelists[i] + "\" named twice")
@@ -606,9 +608,9 @@ Result<Release> SqliteStorage::change_release_progress(const ReleaseProgressChan
   const auto paused_from = [](const ReleaseProgress &progress) {
     return progress.paused_from ? std::optional<std::string>(to_string(*progress.paused_from)) : std::nullopt;
   };
-  MDS_TRY_ASSIGN(update, Statement::prepare(connection_,
-                                            "UPDATE releases SET stage = ?1, paused_from = ?2, percent_bp = ?3, "
-                                            "updated_at = ?4 WHERE id = ?5 AND stage = ?6 AND percent_bp = ?7"));
+  MDS_TRY_ASSIGN(update,
+                 Statement::prepare(connection_, "UPDATE releases SET stage = ?1, paused_from = ?2, percent_bp = ?3, "
+                                                 "updated_at = ?4 WHERE id = ?5 AND stage = ?6 AND percent_bp = ?7"));
   update.bind(1, to_string(change.next.stage))
       .bind_optional(2, paused_from(change.next))
       .bind(3, static_cast<std::int64_t>(change.next.percent_bp))
@@ -622,7 +624,8 @@ Result<Release> SqliteStorage::change_release_progress(const ReleaseProgressChan
     return make_error(ErrorCode::Conflict,
                       "release " + std::to_string(change.release_id) + " changed meanwhile; read it and try again");
   }
-  MDS_TRY(audit(actor, std::string("release.") + to_string(change.action), "release/" + std::to_string(change.release_id),
+  MDS_TRY(audit(actor, std::string("release.") + to_string(change.action),
+                "release/" + std::to_string(change.release_id),
                 Detail()
                     .add("from", to_string(change.expected.stage))
                     .add("to", to_string(change.next.stage))
