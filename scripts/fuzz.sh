@@ -33,8 +33,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "build/fuzz/crashes/$t"
   seeds=()
   [ -d "tests/fuzz/corpus/$t" ] && seeds+=("tests/fuzz/corpus/$t")
+  dict=()
+  [ -f "tests/fuzz/$t.dict" ] && dict+=("-dict=tests/fuzz/$t.dict")
   echo "== $t for ${seconds}s" >&2
-  if "$bin/$t" -max_total_time="$seconds" -print_final_stats=0 \
+  if "$bin/$t" -max_total_time="$seconds" -print_final_stats=0 "${dict[@]}" \
        -artifact_prefix="build/fuzz/crashes/$t/" "$work" "${seeds[@]}" >"build/fuzz/$t.log" 2>&1; then
     passed=$((passed + 1))
     tail -n 1 "build/fuzz/$t.log" >&2

@@ -5,12 +5,52 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <cmath>
 #include <cstring>
+#include <locale>
+#include <optional>
+#include <sstream>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
 namespace mds::core::json {
 namespace {
+
+// RapidJSON 1.1.0 converts decimal text to double wrongly in corners that later releases
+// fixed: "0e93" becomes a value that differs between compilers, "9e308" becomes -2.8e-308,
+// "0.000184467440737095516156" overflows its 64-bit significand, "2<300 digits>.5e97"
+// reads past its table of powers of ten. So numbers reach the handler as text: RapidJSON
+// still reads those that fit a 64-bit integer, and the C++ library converts the rest.
+
+// Fits int64 (when negative) or uint64, so RapidJSON reads it as an integer.
+bool is_64bit_integer(std::string_view number) {
+  if (number.find_first_of(".eE") != std::string_view::npos) {
+    return false;
+  }
+  const bool negative = number.front() == '-';
+  const std::string_view digits = number.substr(negative ? 1 : 0);
+  const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+  // JSON integers have no leading zeros, so longer means larger.
+  return digits.size() < limit.size() || (digits.size() == limit.size() && digits <= limit);
+}
+
+// The correctly rounded double, read in the classic locale whatever locale the host app
+// set. Only zero and normal doubles: the C++ libraries disagree on how to report overflow
+// and underflow (libc++ fails on a subnormal result, libstdc++ returns it), so both are
+// refused rather than read differently on different devices.
+std::optional<double> to_double(std::string_view number) {
+  std::istringstream stream{std::string(number)};
+  stream.imbue(std::locale::classic());
+  double value = 0;
+  stream >> value;
+  const bool zero_digits =
+      number.substr(0, number.find_first_of("eE")).find_first_of("123456789") == std::string_view::npos;
+  if (stream.fail() || !(std::isnormal(value) || (value == 0 && zero_digits))) {
+    return std::nullopt;
+  }
+  return value;
+}
 
 // Forwards SAX events into a Document while enforcing depth and key uniqueness.
 class LimitingHandler {
@@ -24,8 +64,20 @@ public:
   bool Int64(int64_t i) { return target_.Int64(i); }
   bool Uint64(uint64_t u) { return target_.Uint64(u); }
   bool Double(double d) { return target_.Double(d); }
-  bool RawNumber(const char *str, rapidjson::SizeType length, bool copy) {
-    return target_.RawNumber(str, length, copy);
+  // Numbers arrive as text: see is_64bit_integer.
+  bool RawNumber(const char *str, rapidjson::SizeType length, bool) {
+    const std::string_view text(str, length);
+    if (is_64bit_integer(text)) {
+      rapidjson::MemoryStream memory(str, length);
+      rapidjson::Reader reader;
+      return !reader.Parse(memory, target_).IsError();
+    }
+    const auto value = to_double(text);
+    if (!value) {
+      failure_ = make_error(ErrorCode::JsonValueOutOfRange, "number beyond the normal range of a double");
+      return false;
+    }
+    return target_.Double(*value);
   }
   bool String(const char *str, rapidjson::SizeType length, bool copy) { return target_.String(str, length, copy); }
 
@@ -95,7 +147,8 @@ Result<Document> parse(std::string_view text, const Limits &limits) {
     rapidjson::MemoryStream memory(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
     rapidjson::Reader reader;
-    outcome = reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(input, limiting);
+    outcome =
+        reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(input, limiting);
     failure = limiting.failure();
     return !outcome.IsError();
   };
