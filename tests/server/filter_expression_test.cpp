@@ -53,7 +53,10 @@ TEST_CASE("every operator is accepted on a field it fits", "[targeting]") {
       "attr.ratio lte .5",
       "attr.level gt 1",
       "attr.signup date_after 2026-01-01T00:00:00Z",
-      "attr.trial_end date_before 2026-12-31T23:59:59.999Z",
+      "attr.trial_end date_before 2026-12-31T23:59:59Z",
+      "app_version version_in \">=10.1 <11\"",
+      "sdk.mds version_in \"[1.2, 2.0)\"",
+      "app_version version_gte v1.2.3-beta.1",
       "attr.build version_gte 3.2",
   };
   for (const auto *text : valid) {
@@ -63,7 +66,17 @@ TEST_CASE("every operator is accepted on a field it fits", "[targeting]") {
   }
 }
 
-TEST_CASE("numbers and dates are pre-parsed", "[targeting]") {
+TEST_CASE("numbers, dates, versions and ranges are pre-parsed", "[targeting]") {
+  auto version = targeting::parse_filter("app_version version_gte 10.1.68");
+  REQUIRE(version.ok());
+  REQUIRE(version->version);
+  CHECK(version->version->to_string() == "10.1.68");
+  auto range = targeting::parse_filter("app_version version_in \">=10.1 <11\"");
+  REQUIRE(range.ok());
+  REQUIRE(range->range);
+  CHECK(range->range->contains(mds::core::Version::parse("10.2.5").value()));
+  CHECK_FALSE(range->range->contains(mds::core::Version::parse("11.0").value()));
+
   auto number = targeting::parse_filter("attr.age gte 18.5");
   REQUIRE(number.ok());
   REQUIRE(number->number);
@@ -111,9 +124,14 @@ TEST_CASE("malformed filters are refused with a reason", "[targeting]") {
       {"attr.d date_after 2026-02-30T00:00:00Z", ErrorCode::InvalidArgument, "ISO 8601"},
       {"attr.d date_after 2026-01-01T00:00:00+02:00", ErrorCode::InvalidArgument, "ISO 8601"},
       {"attr.d date_after yesterday", ErrorCode::InvalidArgument, "ISO 8601"},
-      {"app_version version_gt 1..2", ErrorCode::VersionInvalid, "dotted version"},
-      {"app_version version_gt v1", ErrorCode::VersionInvalid, "dotted version"},
-      {"app_version version_gt 1.2.", ErrorCode::VersionInvalid, "dotted version"},
+      {"app_version version_gt 1..2", ErrorCode::VersionInvalid, "app_version"},
+      {"app_version version_gt V1", ErrorCode::VersionInvalid, "app_version"},
+      {"app_version version_gt 1.02", ErrorCode::VersionInvalid, "app_version"},
+      {"app_version version_gt 1.2.", ErrorCode::VersionInvalid, "app_version"},
+      {"app_version version_in \">=1.0 <<2\"", ErrorCode::VersionRangeInvalid, "app_version"},
+      {"app_version version_in >=1,<2", ErrorCode::InvalidArgument, "exactly one value"},
+      {"attr.d date_after 2026-01-01T00:00:00.5Z", ErrorCode::InvalidArgument, "ISO 8601"},
+      {"brand version_in 1.x", ErrorCode::InvalidArgument, "is text"},
   };
   for (const auto &c : cases) {
     INFO(c.text);

@@ -78,9 +78,9 @@ TEST_CASE("errors map to HTTP statuses and JSON", "[http]") {
 TEST_CASE("UTC times", "[time]") {
   CHECK(format_utc(0) == "1970-01-01T00:00:00Z");
   CHECK(parse_utc("2024-02-29T12:00:00Z").value() == 1709208000);
-  CHECK(parse_utc("2024-02-29T12:00:00.5Z").value() == 1709208000);
   for (const char *bad : {"2023-02-29T12:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00",
-                          "2024-01-01T24:00:00Z", "2024-01-01T00:00:00.Z", "1969-12-31T23:59:59Z"}) {
+                          "2024-01-01T24:00:00Z", "2024-01-01T00:00:00.Z", "1969-12-31T23:59:59Z",
+                          "2024-01-01T00:00:00.5Z", "2024-01-01t00:00:00z"}) {
     INFO(bad);
     CHECK(parse_utc(bad).code() == ErrorCode::InvalidArgument);
   }

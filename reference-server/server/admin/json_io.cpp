@@ -27,8 +27,8 @@ Result<core::json::Document> parse_object_body(const http::Request &request, std
 Status check_name(std::string_view what, std::string_view name) {
   auto refuse = [&] {
     return make_error(ErrorCode::InvalidArgument, std::string(what) + " name \"" + std::string(name) +
-                                                      "\": use 1 to 128 of A-Z a-z 0-9 . _ -, starting with a "
-                                                      "letter or digit");
+                                                      "\": use 1 to 128 of A-Z a-z 0-9 . _ -, starting and "
+                                                      "ending with a letter or digit");
   };
   if (name.empty() || name.size() > 128) {
     return refuse();
@@ -36,7 +36,8 @@ Status check_name(std::string_view what, std::string_view name) {
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
     const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) {
+    const bool at_edge = i == 0 || i + 1 == name.size();
+    if (!alnum && (at_edge || (c != '.' && c != '_' && c != '-'))) {
       return refuse();
     }
   }

@@ -20,8 +20,9 @@ namespace mds::server::admin {
 Result<core::json::Document> parse_object_body(const http::Request &request, std::size_t limit,
                                                bool empty_is_object = false);
 
-// Names of apps, whitelists and rules: 1 to 128 of [A-Za-z0-9._-], starting with a
-// letter or digit. InvalidArgument otherwise.
+// Names of apps, whitelists, rules and config keys: 1 to 128 of [A-Za-z0-9._-],
+// starting and ending with a letter or digit (the manifest's app grammar).
+// InvalidArgument otherwise.
 Status check_name(std::string_view what, std::string_view name);
 
 // An optional array of strings under `key`, each non-empty and at most `max_length`

@@ -3,6 +3,8 @@
 #include "server/targeting/filter_expression.hpp"
 #include "server/util/time.hpp"
 
+#include "core/version/version.hpp"
+
 #include <random>
 
 namespace mds::server::admin {
@@ -14,7 +16,24 @@ using http::Response;
 constexpr std::size_t kMaxFilters = 100;
 constexpr std::size_t kMaxReferences = 100; // whitelists or rules named by one release
 constexpr std::size_t kMaxDescription = 1024;
-constexpr std::size_t kMaxPackageField = 128;
+constexpr std::size_t kMaxPackageId = 64;
+
+// The manifest's package grammar: 1 to 64 of a-z 0-9 . _ -, starting and ending with a
+// letter or digit, lower case because it names a directory on the device.
+Status check_package_id(std::string_view id) {
+  bool valid = !id.empty() && id.size() <= kMaxPackageId;
+  for (std::size_t i = 0; valid && i < id.size(); ++i) {
+    const char c = id[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    valid = alnum || (i != 0 && i + 1 != id.size() && (c == '.' || c == '_' || c == '-'));
+  }
+  if (!valid) {
+    return make_error(ErrorCode::InvalidArgument, "release.package.id \"" + std::string(id) +
+                                                      "\": use 1 to 64 of a-z 0-9 . _ -, starting and ending "
+                                                      "with a letter or digit");
+  }
+  return {};
+}
 
 Result<std::vector<targeting::Filter>> parse_filters(const core::json::ObjectReader &object) {
   auto expressions = string_list(*&object, "filters", kMaxFilters, targeting::kMaxExpressionLength);
@@ -266,11 +285,12 @@ Result<NewRelease> parse_new_release(const core::json::Value &root) {
     if (!version) {
       return version.error();
     }
-    if (auto valid = check_name("package", *id); !valid) {
+    if (auto valid = check_package_id(*id); !valid) {
       return valid.error();
     }
-    if (version->empty() || version->size() > kMaxPackageField) {
-      return make_error(ErrorCode::VersionInvalid, "release.package.version is not a version");
+    // A package version is what its signed manifest says: dotted numbers only.
+    if (auto parsed = core::Version::parse_dotted(*version); !parsed) {
+      return make_error(ErrorCode::VersionInvalid, "release.package.version: " + parsed.error().message);
     }
     release.package_id = *id;
     release.package_version = *version;

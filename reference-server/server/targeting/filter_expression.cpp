@@ -34,6 +34,7 @@ constexpr OperatorName kOperators[] = {
     {Operator::VersionLte, "version_lte", OperandKind::Version},
     {Operator::VersionGt, "version_gt", OperandKind::Version},
     {Operator::VersionGte, "version_gte", OperandKind::Version},
+    {Operator::VersionIn, "version_in", OperandKind::VersionRange},
 };
 
 enum class FieldType { Platform, Text, Version, Attribute };
@@ -79,26 +80,6 @@ std::optional<FieldType> field_type(std::string_view field) {
     return type;
   }
   return std::nullopt;
-}
-
-// Until core/version is merged into this branch, a version operand is checked for the
-// dotted numeric shape DESIGN.md fixes ("10.1.68.2"); the full grammar and the ordering
-// come from core::Version when the targeting engine evaluates filters.
-bool looks_like_version(std::string_view text) {
-  if (text.empty() || text.size() > 256) {
-    return false;
-  }
-  bool digit_seen = false;
-  for (char c : text) {
-    if (c >= '0' && c <= '9') {
-      digit_seen = true;
-    } else if (c == '.' && digit_seen) {
-      digit_seen = false;
-    } else {
-      return false;
-    }
-  }
-  return digit_seen;
 }
 
 // Reads the expression left to right; every error names the 1-based column.
@@ -351,12 +332,24 @@ Result<Filter> parse_filter(std::string_view expression) {
     filter.instant = *instant;
     break;
   }
-  case OperandKind::Version:
-    if (!looks_like_version(operand)) {
+  case OperandKind::Version: {
+    auto version = core::Version::parse(operand);
+    if (!version) {
       return make_error(ErrorCode::VersionInvalid,
-                        "filter \"" + std::string(expression) + "\": \"" + operand + "\" is not a dotted version");
+                        "filter \"" + std::string(expression) + "\": " + version.error().message);
     }
+    filter.version = std::move(version.value());
     break;
+  }
+  case OperandKind::VersionRange: {
+    auto range = core::VersionRange::parse(operand);
+    if (!range) {
+      return make_error(ErrorCode::VersionRangeInvalid,
+                        "filter \"" + std::string(expression) + "\": " + range.error().message);
+    }
+    filter.range = std::move(range.value());
+    break;
+  }
   case OperandKind::String:
     break;
   }

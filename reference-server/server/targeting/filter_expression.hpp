@@ -20,7 +20,12 @@
 //             prefix, suffix, contains (true if any value matches)
 //   numbers   num_eq, lt, lte, gt, gte         one finite decimal number
 //   dates     date_before, date_after          one ISO 8601 UTC time
-//   versions  version_eq, version_lt, version_lte, version_gt, version_gte   one version
+//   versions  version_eq, version_lt, version_lte, version_gt, version_gte   one version;
+//             version_in                       one version range (docs/versions.md), quoted
+//             when it holds spaces or commas: app_version version_in ">=10.1 <11"
+//
+// Versions and ranges are read by core::Version::parse and core::VersionRange::parse, the
+// readers every other part of OpenMDS uses. Dates are ISO 8601 UTC without fractions.
 //
 // Examples: `brand ci in Huawei,Honor`, `app_version version_gte 10.1.68`,
 // `attr.vip eq true`, `model not prefix "SM-A"`, `attr.signup date_after 2026-01-01T00:00:00Z`.
@@ -30,6 +35,9 @@
 // the other fields take string operators.
 #ifndef MDS_SERVER_TARGETING_FILTER_EXPRESSION_HPP
 #define MDS_SERVER_TARGETING_FILTER_EXPRESSION_HPP
+
+#include "core/version/range.hpp"
+#include "core/version/version.hpp"
 
 #include <mds/error.hpp>
 
@@ -60,12 +68,13 @@ enum class Operator {
   VersionLte,
   VersionGt,
   VersionGte,
+  VersionIn,
 };
 
 const char *to_string(Operator op);
 std::optional<Operator> operator_from_string(std::string_view name);
 
-enum class OperandKind { String, Number, Date, Version };
+enum class OperandKind { String, Number, Date, Version, VersionRange };
 OperandKind operand_kind(Operator op);
 
 struct Filter {
@@ -74,9 +83,11 @@ struct Filter {
   bool negated = false;
   bool case_insensitive = false;
   std::vector<std::string> values; // as written (unquoted)
-  // Pre-parsed operand for number and date operators.
+  // The operand, pre-parsed for the operators that compare other than strings.
   std::optional<double> number;
   std::optional<std::int64_t> instant; // Unix seconds
+  std::optional<core::Version> version;
+  std::optional<core::VersionRange> range;
 
   // The filter in canonical written form: parse(to_expression()) gives it back.
   std::string to_expression() const;
@@ -86,7 +97,8 @@ inline constexpr std::size_t kMaxExpressionLength = 4096;
 inline constexpr std::size_t kMaxValues = 1000;
 inline constexpr std::size_t kMaxValueLength = 256;
 
-// Fails with InvalidArgument and a message that names the position and the problem.
+// Fails with InvalidArgument and a message that names the position and the problem;
+// VersionInvalid or VersionRangeInvalid for a version operand core/version refuses.
 Result<Filter> parse_filter(std::string_view expression);
 
 // [{"field": "brand", "op": "in", "not": false, "ci": true, "values": ["Huawei", "Honor"],

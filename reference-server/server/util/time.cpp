@@ -69,17 +69,7 @@ Result<std::int64_t> parse_utc(std::string_view text) {
       text[13] != ':' || !read_digits(text, 14, 2, minute) || text[16] != ':' || !read_digits(text, 17, 2, second)) {
     return invalid();
   }
-  std::size_t pos = 19;
-  if (text[pos] == '.') {
-    const auto digits_start = ++pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      ++pos;
-    }
-    if (pos == digits_start || pos - digits_start > 9) {
-      return invalid();
-    }
-  }
-  if (pos + 1 != text.size() || text[pos] != 'Z') {
+  if (text.size() != 20 || text[19] != 'Z') {
     return invalid();
   }
   if (year < 1970 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||

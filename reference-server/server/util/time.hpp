@@ -18,8 +18,8 @@ std::string format_utc(std::int64_t unix_seconds);
 // "2026-11-22T19:04:30.123Z": for log lines, where ordering within a second matters.
 std::string format_utc_now_millis();
 
-// Accepts "YYYY-MM-DDTHH:MM:SSZ" with optional fractional seconds (dropped) and nothing
-// else: an offset other than Z is refused so every stored instant reads the same way.
+// Accepts "YYYY-MM-DDTHH:MM:SSZ" and nothing else (docs/protocol.md, Conventions): no
+// fractions of a second, no offset other than Z, so every instant has one spelling.
 Result<std::int64_t> parse_utc(std::string_view text);
 
 } // namespace mds::server
