@@ -84,6 +84,12 @@ TEST_CASE("bad app requests get a 4xx with the error code and change nothing", "
   }
   CHECK(client.admin("GET", "/v1/admin/apps").body == R"({"apps":[]})");
   CHECK(parse_json(client.admin("GET", "/v1/admin/audit")).root()["entries"].Size() == 0);
+  // Without a Content-Length the limit is enforced while the body streams in.
+  const std::string chunked_body =
+      R"({"name":"a","platform":"ios","publisher_keys":[")" + std::string(2u << 20, 'k') + R"("]})";
+  check_error(client.request("POST", "/v1/admin/apps", chunked_body,
+                             {"Authorization: Bearer " + kAdminToken, "Transfer-Encoding: chunked"}),
+              413, ErrorCode::PayloadTooLarge);
   // A body on a route that takes none.
   check_error(client.admin("GET", "/v1/admin/apps", "{}"), 413, ErrorCode::PayloadTooLarge);
   CHECK(client.request("GET", "/healthz").status == 200);

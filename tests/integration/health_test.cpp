@@ -74,6 +74,9 @@ TEST_CASE("unknown paths and methods get JSON errors", "[integration][health]") 
   check_error(running.client->request("GET", "/nope"), 404, ErrorCode::NotFound);
   check_error(running.client->request("DELETE", "/healthz"), 405, ErrorCode::Unsupported);
   check_error(running.client->request("POST", "/healthz", "{}"), 405, ErrorCode::Unsupported);
+  check_error(running.client->request("BREW", "/coffee"), 404, ErrorCode::NotFound);
+  const auto metrics = running.client->request("GET", "/metrics").body;
+  CHECK_THAT(metrics, Catch::Contains(R"(mds_http_requests_total{route="unmatched",method="other",status="404"} 1)"));
 }
 
 TEST_CASE("the server refuses to start with a clear error", "[integration][startup]") {

@@ -318,8 +318,13 @@ void HttpServer::on_completed(void **context) noexcept {
   try {
     const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange->started).count();
     const std::string route = exchange->route != nullptr ? exchange->route->pattern : "unmatched";
-    // A status of 0 means the client went away before an answer was queued.
-    metrics_.record_request(route, exchange->request.method, exchange->status, elapsed);
+    // A status of 0 means the client went away before an answer was queued. Methods of
+    // unmatched requests are the client's invention: one label for all of them keeps the
+    // number of series bounded.
+    const auto &method = exchange->request.method;
+    const bool known_method = exchange->route != nullptr || method == "GET" || method == "POST" || method == "PUT" ||
+                              method == "DELETE" || method == "HEAD";
+    metrics_.record_request(route, known_method ? method : "other", exchange->status, elapsed);
     logger_.request(exchange->request.method, exchange->request.path, route, exchange->status, elapsed * 1000.0,
                     exchange->request.actor);
   } catch (...) {
