@@ -1,4 +1,5 @@
 #include "server/storage/data_dir.hpp"
+#include "server/storage/sqlite/schema.hpp"
 #include "server/storage/sqlite/sqlite_storage.hpp"
 #include "support/temp_dir.hpp"
 
@@ -66,7 +67,7 @@ TEST_CASE("the database is created in WAL mode with the latest schema", "[storag
   sqlite3_finalize(statement);
   sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &statement, nullptr);
   REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(statement, 0) == 1);
+  CHECK(sqlite3_column_int(statement, 0) == mds::server::sqlite::latest_schema_version());
   sqlite3_finalize(statement);
   // A database from a newer server is refused rather than misread.
   sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr, nullptr, nullptr);
@@ -201,4 +202,38 @@ TEST_CASE("a second server on the same data directory is refused", "[storage]") 
   CHECK(DataDir::open(temp / "data").code() == ErrorCode::Locked);
   std::ofstream(temp / "file") << "x";
   CHECK(DataDir::open(temp / "file").code() == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("config values: set, overwrite, list, with a rising revision", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  CHECK(storage->set_config_value("com.example", "k", "1", std::nullopt, "alice").code() == ErrorCode::NotFound);
+  REQUIRE(storage->create_app(example_app(), "alice").ok());
+  CHECK(storage->list_config_values("com.example")->revision == 0);
+
+  auto first = storage->set_config_value("com.example", "banner", R"("hello")", std::string("home banner"), "alice");
+  REQUIRE(first.ok());
+  CHECK(first->revision == 1);
+  CHECK(first->description == "home banner");
+  auto second = storage->set_config_value("com.example", "timeout", "30", std::nullopt, "alice");
+  REQUIRE(second.ok());
+  CHECK(second->revision == 2);
+  CHECK(second->description.empty());
+  // Overwriting keeps the description unless a new one is given.
+  auto third = storage->set_config_value("com.example", "banner", R"("bye")", std::nullopt, "bob");
+  REQUIRE(third.ok());
+  CHECK(third->revision == 3);
+  CHECK(third->value_json == R"("bye")");
+  CHECK(third->description == "home banner");
+
+  auto all = storage->list_config_values("com.example");
+  REQUIRE(all.ok());
+  CHECK(all->revision == 3);
+  REQUIRE(all->values.size() == 2);
+  CHECK(all->values[0].key == "banner");
+  CHECK(all->values[1].key == "timeout");
+  CHECK(storage->get_config_value("com.example", "timeout")->value_json == "30");
+  CHECK(storage->get_config_value("com.example", "nope").code() == ErrorCode::NotFound);
+  CHECK(storage->get_config_value("com.other", "timeout").code() == ErrorCode::NotFound);
+  CHECK(storage->list_audit({})->front().action == "config.set");
 }

@@ -6,6 +6,7 @@ void add_admin_routes(http::Router &router, Storage &storage, const AdminLimits 
   add_app_routes(router, storage, limits);
   add_whitelist_routes(router, storage, limits);
   add_release_routes(router, storage, limits);
+  add_config_routes(router, storage, limits);
   add_audit_routes(router, storage);
 }
 

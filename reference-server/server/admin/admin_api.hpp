@@ -1,6 +1,7 @@
-// The admin API under /v1/admin/: apps, whitelists, release rules, releases and the audit
-// log. Every route needs an admin token (checked by the HTTP server before any body is
-// read); docs/protocol-admin.md describes each endpoint, its fields and its errors.
+// The admin API under /v1/admin/: apps, whitelists, release rules, releases, config keys
+// and the audit log. Every route needs an admin token (checked by the HTTP server before
+// any body is read); docs/protocol-admin.md describes each endpoint, its fields and its
+// errors.
 #ifndef MDS_SERVER_ADMIN_ADMIN_API_HPP
 #define MDS_SERVER_ADMIN_ADMIN_API_HPP
 
@@ -22,6 +23,7 @@ void add_admin_routes(http::Router &router, Storage &storage, const AdminLimits 
 void add_app_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
 void add_whitelist_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
 void add_release_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
+void add_config_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
 void add_audit_routes(http::Router &router, Storage &storage);
 
 } // namespace mds::server::admin

@@ -118,6 +118,21 @@ struct ReleaseProgressChange {
   ReleaseProgress next;
 };
 
+// A config key's default value: what a device gets when no release changes it.
+struct ConfigValue {
+  std::string app;
+  std::string key;
+  std::string value_json;  // any JSON value
+  std::string description;
+  std::int64_t revision = 0; // the app's config revision when this value was set
+  std::int64_t updated_at = 0;
+};
+
+struct ConfigValues {
+  std::int64_t revision = 0; // rises with every change to the app's config
+  std::vector<ConfigValue> values;
+};
+
 struct AuditEntry {
   std::int64_t id = 0;
   std::int64_t at = 0;
@@ -160,6 +175,15 @@ public:
   virtual Result<std::vector<Release>> list_releases(std::optional<std::string> app) = 0;
   virtual Result<Release> get_release(std::int64_t id) = 0;
   virtual Result<Release> change_release_progress(const ReleaseProgressChange &change, const Actor &actor) = 0;
+
+  // Sets a key's default value, creating the key if needed, and raises the app's config
+  // revision. A nullopt description keeps the current one ("" for a new key).
+  virtual Result<ConfigValue> set_config_value(std::string_view app, std::string_view key,
+                                               std::string_view value_json,
+                                               const std::optional<std::string> &description,
+                                               const Actor &actor) = 0;
+  virtual Result<ConfigValues> list_config_values(std::string_view app) = 0;
+  virtual Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) = 0;
 
   virtual Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) = 0;
 

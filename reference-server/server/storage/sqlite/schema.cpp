@@ -84,6 +84,21 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_by_target ON audit_log (target, id);
 )sql",
+
+    // 2: config keys with their default values, and a per-app config revision that rises
+    // with every change so devices can tell they are up to date.
+    R"sql(
+ALTER TABLE apps ADD COLUMN config_revision INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE config_values (
+  app_id       INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  key          TEXT NOT NULL,
+  value        TEXT NOT NULL,
+  description  TEXT NOT NULL,
+  revision     INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  PRIMARY KEY (app_id, key)
+);
+)sql",
 };
 
 Result<int> current_version(Connection &connection) {

@@ -636,6 +636,96 @@ Result<Release> SqliteStorage::change_release_progress(const ReleaseProgressChan
   return load_release(change.release_id);
 }
 
+// --- config -------------------------------------------------------------------------
+
+Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::string_view key,
+                                                    std::string_view value_json,
+                                                    const std::optional<std::string> &description, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  MDS_TRY_ASSIGN(owner, load_app(app));
+  std::int64_t revision = 0;
+  {
+    MDS_TRY_ASSIGN(bump, Statement::prepare(connection_, "UPDATE apps SET config_revision = config_revision + 1 "
+                                                         "WHERE id = ?1 RETURNING config_revision"));
+    bump.bind(1, owner.id);
+    MDS_TRY_ASSIGN(bumped, bump.step());
+    if (!bumped) {
+      return make_error(ErrorCode::Internal, "the app vanished inside its own transaction");
+    }
+    revision = bump.integer(0);
+  } // finalised before the transaction goes on
+  const auto now = unix_now_seconds();
+  MDS_TRY_ASSIGN(upsert, Statement::prepare(connection_,
+                                            "INSERT INTO config_values (app_id, key, value, description, revision, "
+                                            "updated_at) VALUES (?1, ?2, ?3, COALESCE(?4, ''), ?5, ?6) "
+                                            "ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value, "
+                                            "description = COALESCE(?4, config_values.description), "
+                                            "revision = excluded.revision, updated_at = excluded.updated_at"));
+  upsert.bind(1, owner.id)
+      .bind(2, key)
+      .bind(3, value_json)
+      .bind_optional(4, description)
+      .bind(5, revision)
+      .bind(6, now);
+  MDS_TRY(upsert.run());
+  MDS_TRY(audit(actor, "config.set", "config/" + std::string(app) + "/" + std::string(key),
+                Detail().add("revision", revision).add("value", value_json).str()));
+  MDS_TRY(transaction.commit());
+  MDS_TRY_ASSIGN(stored, load_config_values(app, key));
+  return stored.front();
+}
+
+Result<std::vector<ConfigValue>> SqliteStorage::load_config_values(std::string_view app,
+                                                                   std::optional<std::string_view> key) {
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT key, value, description, revision, "
+                                                        "config_values.updated_at FROM config_values JOIN apps ON "
+                                                        "apps.id = app_id WHERE apps.name = ?1 AND (?2 IS NULL OR "
+                                                        "key = ?2) ORDER BY key"));
+  query.bind(1, app).bind_optional(2, key ? std::optional<std::string>(*key) : std::nullopt);
+  std::vector<ConfigValue> values;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, query.step());
+    if (!row) {
+      break;
+    }
+    ConfigValue value;
+    value.app = std::string(app);
+    value.key = query.text(0);
+    value.value_json = query.text(1);
+    value.description = query.text(2);
+    value.revision = query.integer(3);
+    value.updated_at = query.integer(4);
+    values.push_back(std::move(value));
+  }
+  if (key && values.empty()) {
+    return not_found("config key", std::string(app) + "/" + std::string(*key));
+  }
+  return values;
+}
+
+Result<ConfigValues> SqliteStorage::list_config_values(std::string_view app) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT config_revision FROM apps WHERE name = ?1"));
+  query.bind(1, app);
+  MDS_TRY_ASSIGN(found, query.step());
+  if (!found) {
+    return not_found("app", app);
+  }
+  ConfigValues result;
+  result.revision = query.integer(0);
+  MDS_TRY_ASSIGN(values, load_config_values(app, std::nullopt));
+  result.values = std::move(values);
+  return result;
+}
+
+Result<ConfigValue> SqliteStorage::get_config_value(std::string_view app, std::string_view key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY(load_app(app));
+  MDS_TRY_ASSIGN(values, load_config_values(app, key));
+  return values.front();
+}
+
 // --- audit --------------------------------------------------------------------------
 
 Result<std::vector<AuditEntry>> SqliteStorage::list_audit(const AuditQuery &query_options) {

@@ -39,6 +39,11 @@ public:
   Result<Release> get_release(std::int64_t id) override;
   Result<Release> change_release_progress(const ReleaseProgressChange &change, const Actor &actor) override;
 
+  Result<ConfigValue> set_config_value(std::string_view app, std::string_view key, std::string_view value_json,
+                                       const std::optional<std::string> &description, const Actor &actor) override;
+  Result<ConfigValues> list_config_values(std::string_view app) override;
+  Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) override;
+
   Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) override;
 
   Result<std::uint64_t> size_bytes() override;
@@ -52,6 +57,7 @@ private:
   Result<Whitelist> load_whitelist(std::string_view name);
   Result<ReleaseRule> load_rule(std::string_view name);
   Result<Release> load_release(std::int64_t id);
+  Result<std::vector<ConfigValue>> load_config_values(std::string_view app, std::optional<std::string_view> key);
 
   std::mutex mutex_;
   sqlite::Connection connection_;
