@@ -63,7 +63,8 @@ int run(int argc, char **argv, Logger &logger) {
   http::Router router;
   add_system_routes(router, metrics, [&] {
     Metrics::Gauges gauges;
-    gauges.db_size_bytes = store.size_bytes().ok() ? store.size_bytes().value() : 0;
+    auto db_size = store.size_bytes();
+    gauges.db_size_bytes = db_size.ok() ? db_size.value() : 0;
     gauges.requests_in_flight = server_for_gauges != nullptr ? server_for_gauges->requests_in_flight() : 0;
     return gauges;
   });

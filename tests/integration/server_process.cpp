@@ -195,6 +195,16 @@ std::string ServerProcess::log() const {
   return read_whole(log_file_);
 }
 
+std::string ServerProcess::log_containing(const std::string &text) const {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto current = log();
+  while (current.find(text) == std::string::npos && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    current = log();
+  }
+  return current;
+}
+
 HttpClient::HttpClient(std::string base_url) : base_url_(std::move(base_url)), curl_(curl_easy_init()) {}
 
 HttpClient::~HttpClient() {
@@ -236,6 +246,7 @@ HttpResponse HttpClient::request(const std::string &method, const std::string &p
     return response;
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &response.new_connections);
   return response;
 }
 

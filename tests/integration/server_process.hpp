@@ -53,6 +53,9 @@ public:
   int stop(std::chrono::milliseconds deadline = std::chrono::seconds(15));
   // What the server wrote to stderr so far (its JSON log lines).
   std::string log() const;
+  // The log once it contains `text`: a request is logged just after its answer is sent,
+  // so a client can see the answer before the line is written. Waits up to 5 s.
+  std::string log_containing(const std::string &text) const;
 
 private:
   ServerProcess() = default;
@@ -67,6 +70,7 @@ struct HttpResponse {
   std::string body;
   std::map<std::string, std::string> headers; // lower-case names
   std::string transport_error;
+  long new_connections = 0; // connections libcurl opened for this request (0: reused one)
 };
 
 // One libcurl easy handle: requests reuse its connection (keep-alive).

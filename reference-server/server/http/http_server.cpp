@@ -114,11 +114,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ListenSocket socket, const
   server->listen_fd_ = socket.release();
   // ITC lets quiesce and stop wake the epoll threads at once.
   const unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-  server->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &access_trampoline, server.get(),
-                                     MHD_OPTION_LISTEN_SOCKET, server->listen_fd_, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(options.idle_timeout.count()),
-                                     MHD_OPTION_NOTIFY_COMPLETED, &completed_trampoline, server.get(),
-                                     MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, &logger, MHD_OPTION_END);
+  // The logger comes first so that even messages about the other options reach it.
+  server->daemon_ =
+      MHD_start_daemon(flags, 0, nullptr, nullptr, &access_trampoline, server.get(), MHD_OPTION_EXTERNAL_LOGGER,
+                       &mhd_log, &logger, MHD_OPTION_LISTEN_SOCKET, server->listen_fd_, MHD_OPTION_THREAD_POOL_SIZE,
+                       threads, MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(options.idle_timeout.count()),
+                       MHD_OPTION_NOTIFY_COMPLETED, &completed_trampoline, server.get(), MHD_OPTION_END);
   if (server->daemon_ == nullptr) {
     close(server->listen_fd_);
     server->listen_fd_ = -1;
@@ -190,12 +191,24 @@ int HttpServer::begin(void *connection_ptr, const char *url, const char *method,
   *context = exchange.release();
   ++in_flight_;
 
+  // A refused request with a body on its way is answered at once, so the body is never
+  // read (libmicrohttpd then closes the connection). Without a body, the answer waits for
+  // the end of the request, which keeps the connection alive.
+  const auto declared_length = content_length(connection);
+  const bool body_coming =
+      (declared_length && *declared_length > 0) || header(connection, MHD_HTTP_HEADER_TRANSFER_ENCODING).has_value();
+  auto refuse = [&](Error error) -> int {
+    if (body_coming) {
+      return send(connection, request_state, Response::error(error));
+    }
+    request_state.refusal = std::move(error);
+    return MHD_YES;
+  };
+
   auto matched = router_.match(request_state.request.method, request_state.request.path);
   if (matched.route == nullptr) {
-    return send(connection, request_state,
-                Response::error(matched.path_known
-                                    ? make_error(ErrorCode::Unsupported, "method not allowed on this path")
-                                    : make_error(ErrorCode::NotFound, "no such endpoint")));
+    return refuse(matched.path_known ? make_error(ErrorCode::Unsupported, "method not allowed on this path")
+                                     : make_error(ErrorCode::NotFound, "no such endpoint"));
   }
   request_state.route = matched.route;
   request_state.request.path_params = std::move(matched.params);
@@ -205,23 +218,21 @@ int HttpServer::begin(void *connection_ptr, const char *url, const char *method,
   if (matched.route->access == Access::Admin) {
     auto actor = tokens_.authenticate(header(connection, MHD_HTTP_HEADER_AUTHORIZATION));
     if (!actor) {
-      return send(connection, request_state, Response::error(actor.error()));
+      return refuse(actor.error());
     }
     request_state.request.actor = std::move(actor.value());
   }
 
-  const auto declared_length = content_length(connection);
   const auto limit = matched.route->body_mode == BodyMode::None ? 0 : matched.route->body_limit;
   if (declared_length && *declared_length > limit) {
-    return send(connection, request_state, Response::error(too_large(limit)));
+    return refuse(too_large(limit));
   }
 
   if (matched.route->body_mode == BodyMode::Spooled) {
     auto pattern = (options_.spool_dir / "upload-XXXXXX").string();
     request_state.spool_fd = mkostemp(pattern.data(), O_CLOEXEC);
     if (request_state.spool_fd < 0) {
-      return send(connection, request_state,
-                  Response::error(make_error(ErrorCode::IoError, "cannot create a spool file for the upload")));
+      return refuse(make_error(ErrorCode::IoError, "cannot create a spool file for the upload"));
     }
     request_state.request.body_file = pattern;
   }
@@ -229,7 +240,7 @@ int HttpServer::begin(void *connection_ptr, const char *url, const char *method,
 }
 
 void HttpServer::receive(Exchange &exchange, const char *data, std::size_t size) {
-  if (exchange.refusal) {
+  if (exchange.refusal || exchange.route == nullptr) {
     return;
   }
   const auto limit = exchange.route->body_mode == BodyMode::None ? 0 : exchange.route->body_limit;
