@@ -326,6 +326,10 @@ void HttpServer::on_completed(void **context) noexcept {
     return;
   }
   *context = nullptr;
+  std::unique_ptr<Exchange> owned(exchange);
+  // No longer in flight once answered: a scrape that sees this request counted must not
+  // see it in flight too.
+  --in_flight_;
   try {
     const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange->started).count();
     const std::string route = exchange->route != nullptr ? exchange->route->pattern : "unmatched";
@@ -341,8 +345,6 @@ void HttpServer::on_completed(void **context) noexcept {
   } catch (...) {
     // Logging must never take the server down.
   }
-  delete exchange;
-  --in_flight_;
 }
 
 } // namespace mds::server::http
