@@ -126,8 +126,8 @@ void write_token_file(const std::filesystem::path &file) {
 }
 
 ProcessExit run_server_to_exit(const std::vector<std::string> &arguments, std::chrono::milliseconds deadline) {
-  char log_pattern[] = "/tmp/mds-it-log-XXXXXX";
-  const int log_fd = mkstemp(log_pattern);
+  auto log_pattern = (std::filesystem::temp_directory_path() / "mds-it-log-XXXXXX").string();
+  const int log_fd = mkstemp(log_pattern.data());
   REQUIRE(log_fd >= 0);
   close(log_fd);
   int stdout_fd = -1;
