@@ -5,11 +5,9 @@ using mds::ErrorCode;
 
 namespace {
 
-const std::string kPem =
-    R"(-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n)";
-
-std::string app_body(const std::string &name, const std::string &platform = "android") {
-  return R"({"name":")" + name + R"(","platform":")" + platform + R"(","publisher_keys":[")" + kPem + R"("]})";
+// The publisher key as a JSON string literal, for bodies built by hand.
+std::string key_literal() {
+  return json_string(publisher_key_pem());
 }
 
 } // namespace
@@ -23,7 +21,8 @@ TEST_CASE("apps: create, list, get", "[integration][apps]") {
   CHECK(std::string(app.root()["name"].GetString()) == "com.example.shop");
   CHECK(std::string(app.root()["platform"].GetString()) == "ios");
   CHECK(app.root()["publisher_keys"].Size() == 1);
-  CHECK(std::string(app.root()["publisher_keys"][0].GetString()).rfind("-----BEGIN PUBLIC KEY-----\n", 0) == 0);
+  CHECK(std::string(app.root()["publisher_keys"][0]["pem"].GetString()) == publisher_key_pem());
+  CHECK(app.root()["publisher_keys"][0]["key_id"].GetStringLength() == 64);
   CHECK(app.root()["created_at"].GetStringLength() == 20);
 
   REQUIRE(client.admin("POST", "/v1/admin/apps", app_body("com.example.news")).status == 201);
@@ -60,14 +59,15 @@ TEST_CASE("bad app requests get a 4xx with the error code and change nothing", "
       {"trailing garbage", app_body("a") + "x", 400, ErrorCode::JsonSyntax},
       {"an array", "[]", 400, ErrorCode::JsonWrongType},
       {"too deep", R"({"name":)" + nested + "}", 400, ErrorCode::JsonTooDeep},
-      {"duplicate key", R"({"name":"a","name":"b","platform":"ios","publisher_keys":[")" + kPem + R"("]})", 400,
+      {"duplicate key", R"({"name":"a","name":"b","platform":"ios","publisher_keys":[)" + key_literal() + R"(]})", 400,
        ErrorCode::JsonDuplicateKey},
       {"invalid UTF-8", "{\"name\":\"\xff\",\"platform\":\"ios\"}", 400, ErrorCode::JsonInvalidUtf8},
-      {"unknown field", R"({"name":"a","platform":"ios","publisher_keys":[")" + kPem + R"("],"owner":"x"})", 400,
+      {"unknown field", R"({"name":"a","platform":"ios","publisher_keys":[)" + key_literal() + R"(],"owner":"x"})", 400,
        ErrorCode::JsonUnknownField},
-      {"missing name", R"({"platform":"ios","publisher_keys":[")" + kPem + R"("]})", 400, ErrorCode::JsonMissingField},
+      {"missing name", R"({"platform":"ios","publisher_keys":[)" + key_literal() + R"(]})", 400,
+       ErrorCode::JsonMissingField},
       {"missing keys", R"({"name":"a","platform":"ios"})", 400, ErrorCode::JsonMissingField},
-      {"name is a number", R"({"name":7,"platform":"ios","publisher_keys":[")" + kPem + R"("]})", 400,
+      {"name is a number", R"({"name":7,"platform":"ios","publisher_keys":[)" + key_literal() + R"(]})", 400,
        ErrorCode::JsonWrongType},
       {"keys is a string", R"({"name":"a","platform":"ios","publisher_keys":"k"})", 400, ErrorCode::JsonWrongType},
       {"key is a number", R"({"name":"a","platform":"ios","publisher_keys":[1]})", 400, ErrorCode::JsonWrongType},
@@ -75,6 +75,12 @@ TEST_CASE("bad app requests get a 4xx with the error code and change nothing", "
       {"bad platform", app_body("a", "windows"), 400, ErrorCode::JsonValueOutOfRange},
       {"bad name", app_body("../etc"), 400, ErrorCode::InvalidArgument},
       {"not a PEM key", R"({"name":"a","platform":"ios","publisher_keys":["hello"]})", 400, ErrorCode::KeyInvalid},
+      {"a PEM block without a P-256 key",
+       R"({"name":"a","platform":"ios","publisher_keys":["-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"]})",
+       400, ErrorCode::KeyInvalid},
+      {"the same key twice",
+       R"({"name":"a","platform":"ios","publisher_keys":[)" + key_literal() + "," + key_literal() + "]}", 400,
+       ErrorCode::InvalidArgument},
       {"oversized", R"({"name":"a","platform":"ios","publisher_keys":[")" + std::string(2u << 20, 'k') + R"("]})", 413,
        ErrorCode::PayloadTooLarge},
   };

@@ -3,13 +3,6 @@
 using namespace mds::test;
 using mds::ErrorCode;
 
-namespace {
-
-const std::string kAppBody =
-    R"({"name":"com.example","platform":"android","publisher_keys":["-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"]})";
-
-} // namespace
-
 TEST_CASE("admin routes refuse every bad token with 401 and change nothing", "[integration][auth]") {
   RunningServer running;
   auto &client = *running.client;
@@ -29,7 +22,8 @@ TEST_CASE("admin routes refuse every bad token with 401 and change nothing", "[i
   };
   for (const auto &[what, headers] : refusals) {
     INFO(what);
-    check_error(client.request("POST", "/v1/admin/apps", kAppBody, headers), 401, ErrorCode::Unauthorized);
+    check_error(client.request("POST", "/v1/admin/apps", app_body("com.example"), headers), 401,
+                ErrorCode::Unauthorized);
     check_error(client.request("GET", "/v1/admin/apps", "", headers), 401, ErrorCode::Unauthorized);
   }
   auto apps = client.admin("GET", "/v1/admin/apps");
@@ -39,7 +33,8 @@ TEST_CASE("admin routes refuse every bad token with 401 and change nothing", "[i
   CHECK(parse_json(audit).root()["entries"].Size() == 0);
 
   // Both tokens in the file work; the audit log names their holders.
-  REQUIRE(client.request("POST", "/v1/admin/apps", kAppBody, {"Authorization: Bearer " + kOtherToken}).status == 201);
+  REQUIRE(client.request("POST", "/v1/admin/apps", app_body("com.example"), {"Authorization: Bearer " + kOtherToken})
+              .status == 201);
   audit = client.admin("GET", "/v1/admin/audit");
   const auto entries = parse_json(audit);
   CHECK(std::string(entries.root()["entries"][0]["actor"].GetString()).rfind("token:", 0) == 0);

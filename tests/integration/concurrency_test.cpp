@@ -8,12 +8,7 @@ using mds::ErrorCode;
 
 TEST_CASE("concurrent admin writers: every change lands once, with its audit row", "[integration][concurrency]") {
   RunningServer running;
-  REQUIRE(
-      running.client
-          ->admin(
-              "POST", "/v1/admin/apps",
-              R"({"name":"com.example","platform":"ios","publisher_keys":["-----BEGIN PUBLIC KEY-----\nA\n-----END PUBLIC KEY-----"]})")
-          .status == 201);
+  REQUIRE(running.client->admin("POST", "/v1/admin/apps", app_body("com.example", "ios")).status == 201);
   auto created = running.client->admin("POST", "/v1/admin/releases",
                                        R"({"app":"com.example","config":{"k":1},"stage":"gray","percent":1})");
   REQUIRE(created.status == 201);
@@ -30,10 +25,7 @@ TEST_CASE("concurrent admin writers: every change lands once, with its audit row
       HttpClient client(running.server->base_url());
       for (int i = 0; i < kAppsPerThread; ++i) {
         const auto name = "com.app" + std::to_string(t) + "x" + std::to_string(i);
-        auto answer = client.admin(
-            "POST", "/v1/admin/apps",
-            R"({"name":")" + name +
-                R"(","platform":"android","publisher_keys":["-----BEGIN PUBLIC KEY-----\nA\n-----END PUBLIC KEY-----"]})");
+        auto answer = client.admin("POST", "/v1/admin/apps", app_body(name));
         (answer.status == 201 ? created_apps : unexpected)++;
         // Everyone raises the same release's percentage: each raise is a compare-and-set,
         // so a raise either lands or is refused, never lost half-way.

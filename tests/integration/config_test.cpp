@@ -8,12 +8,7 @@ TEST_CASE("config keys: set, overwrite, list, get, with a rising revision", "[in
   auto &client = *running.client;
   check_error(client.admin("PUT", "/v1/admin/apps/com.example/config/banner", R"({"value":"hi"})"), 404,
               ErrorCode::NotFound);
-  REQUIRE(
-      client
-          .admin(
-              "POST", "/v1/admin/apps",
-              R"({"name":"com.example","platform":"ios","publisher_keys":["-----BEGIN PUBLIC KEY-----\nA\n-----END PUBLIC KEY-----"]})")
-          .status == 201);
+  REQUIRE(client.admin("POST", "/v1/admin/apps", app_body("com.example", "ios")).status == 201);
 
   auto set = client.admin("PUT", "/v1/admin/apps/com.example/config/checkout.flow",
                           R"({"value":{"steps":3,"express":true},"description":"checkout layout"})");

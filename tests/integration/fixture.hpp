@@ -6,6 +6,7 @@
 #include "server_process.hpp"
 #include "support/temp_dir.hpp"
 
+#include "core/crypto/ecdsa.hpp"
 #include "core/json/json.hpp"
 
 #include <mds/error.hpp>
@@ -36,6 +37,30 @@ struct RunningServer {
     start();
   }
 };
+
+// The PEM of a publisher's public key, made once per test run.
+inline const std::string &publisher_key_pem() {
+  static const std::string pem = [] {
+    auto key = core::crypto::PrivateKey::generate();
+    REQUIRE(key.ok());
+    return key->public_key().to_pem();
+  }();
+  return pem;
+}
+
+// `text` as a JSON string literal, quotes included.
+inline std::string json_string(const std::string &text) {
+  rapidjson::StringBuffer buffer;
+  core::json::Writer writer(buffer);
+  writer.String(text.c_str(), static_cast<rapidjson::SizeType>(text.size()));
+  return buffer.GetString();
+}
+
+// A valid POST /v1/admin/apps body.
+inline std::string app_body(const std::string &name, const std::string &platform = "android") {
+  return R"({"name":)" + json_string(name) + R"(,"platform":)" + json_string(platform) + R"(,"publisher_keys":[)" +
+         json_string(publisher_key_pem()) + "]}";
+}
 
 inline core::json::Document parse_json(const HttpResponse &response) {
   INFO("body: " << response.body);

@@ -8,15 +8,12 @@ using mds::ErrorCode;
 
 namespace {
 
-const std::string kApp =
-    R"({"name":"com.example","platform":"android","publisher_keys":["-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"]})";
-
 std::string stage_of(const HttpResponse &response) {
   return parse_json(response).root()["stage"].GetString();
 }
 
 void set_up_app_rule_and_list(HttpClient &client) {
-  REQUIRE(client.admin("POST", "/v1/admin/apps", kApp).status == 201);
+  REQUIRE(client.admin("POST", "/v1/admin/apps", app_body("com.example")).status == 201);
   REQUIRE(client.admin("POST", "/v1/admin/whitelists", R"({"name":"qa","type":"device"})").status == 201);
   auto rule = client.admin("POST", "/v1/admin/rules",
                            R"({"name":"huawei-new","description":"Huawei and Honor on 10.1+",)"

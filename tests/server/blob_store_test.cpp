@@ -3,8 +3,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <mbedtls/sha256.h>
-
 #include <fstream>
 #include <sstream>
 
@@ -12,33 +10,6 @@ using namespace mds::server;
 using mds::ErrorCode;
 
 namespace {
-
-// The test's own SHA-256 for the store's hashing seam (the server will use core/crypto).
-class TestSha256 final : public ContentHasher {
-public:
-  TestSha256() {
-    mbedtls_sha256_init(&context_);
-    mbedtls_sha256_starts_ret(&context_, 0);
-  }
-  ~TestSha256() override { mbedtls_sha256_free(&context_); }
-  void update(const void *data, std::size_t size) override {
-    mbedtls_sha256_update_ret(&context_, static_cast<const unsigned char *>(data), size);
-  }
-  std::string finish_hex() override {
-    unsigned char digest[32];
-    mbedtls_sha256_finish_ret(&context_, digest);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char byte : digest) {
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    }
-    return out;
-  }
-
-private:
-  mbedtls_sha256_context context_;
-};
 
 constexpr const char *kAbcSha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
@@ -55,7 +26,7 @@ TEST_CASE("blobs are stored under their SHA-256", "[blobs]") {
   mds::test::TempDir temp;
   std::filesystem::create_directories(temp / "blobs");
   std::filesystem::create_directories(temp / "tmp");
-  BlobStore store(temp / "blobs", temp / "tmp", [] { return std::make_unique<TestSha256>(); });
+  BlobStore store(temp / "blobs", temp / "tmp", &sha256_hasher);
 
   auto stored = store.put_bytes("abc");
   REQUIRE(stored.ok());
@@ -80,7 +51,7 @@ TEST_CASE("a blob that is not what was expected is not stored", "[blobs]") {
   mds::test::TempDir temp;
   std::filesystem::create_directories(temp / "blobs");
   std::filesystem::create_directories(temp / "tmp");
-  BlobStore store(temp / "blobs", temp / "tmp", [] { return std::make_unique<TestSha256>(); });
+  BlobStore store(temp / "blobs", temp / "tmp", &sha256_hasher);
   std::string bytes = "abd";
   std::size_t offset = 0;
   auto reader = [&](char *buffer, std::size_t capacity) -> mds::Result<std::size_t> {

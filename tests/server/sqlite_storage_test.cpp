@@ -38,7 +38,7 @@ NewApp example_app(const std::string &name = "com.example") {
   NewApp app;
   app.name = name;
   app.platform = Platform::Ios;
-  app.publisher_keys_pem = {"-----BEGIN PUBLIC KEY-----\nA\n-----END PUBLIC KEY-----\n"};
+  app.publisher_keys = {{std::string(64, 'a'), "-----BEGIN PUBLIC KEY-----\nA\n-----END PUBLIC KEY-----\n"}};
   return app;
 }
 
@@ -89,7 +89,8 @@ TEST_CASE("apps: create, get, list, duplicates refused, state survives reopening
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   auto app = storage->get_app("com.example");
   REQUIRE(app.ok());
-  CHECK(app->publisher_keys_pem.size() == 1);
+  REQUIRE(app->publisher_keys.size() == 1);
+  CHECK(app->publisher_keys[0].key_id == std::string(64, 'a'));
   CHECK(storage->list_apps()->size() == 1);
   auto audit = storage->list_audit({});
   REQUIRE(audit.ok());

@@ -1,6 +1,8 @@
 #include "server/admin/admin_api.hpp"
 #include "server/admin/json_io.hpp"
 
+#include "core/crypto/ecdsa.hpp"
+
 namespace mds::server::admin {
 namespace {
 
@@ -10,21 +12,14 @@ using http::Response;
 constexpr std::size_t kMaxPublisherKeys = 8;
 constexpr std::size_t kMaxPemLength = 4096;
 
-// The shape of an SPKI PEM block. Whether it holds a valid P-256 key is for core/crypto
-// to say once it is merged; until then a malformed key is refused by its shape only.
-Status check_public_key_pem(const std::string &pem, std::size_t index) {
-  constexpr std::string_view kBegin = "-----BEGIN PUBLIC KEY-----";
-  constexpr std::string_view kEnd = "-----END PUBLIC KEY-----";
-  std::string_view text = pem;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
-  if (text.substr(0, kBegin.size()) != kBegin || text.size() < kBegin.size() + kEnd.size() ||
-      text.substr(text.size() - kEnd.size()) != kEnd) {
+// Only ECDSA P-256 keys in SubjectPublicKeyInfo PEM: what devices and mdsctl verify with.
+Result<PublisherKey> read_publisher_key(const std::string &pem, std::size_t index) {
+  auto key = core::crypto::PublicKey::from_pem(pem);
+  if (!key) {
     return make_error(ErrorCode::KeyInvalid, "publisher_keys[" + std::to_string(index) +
-                                                 "] is not a PEM public key (-----BEGIN PUBLIC KEY-----)");
+                                                 "] is not an ECDSA P-256 public key in PEM: " + key.error().message);
   }
-  return {};
+  return PublisherKey{key->key_id(), key->to_pem()};
 }
 
 void write_app(core::json::Writer &writer, const App &app) {
@@ -33,8 +28,11 @@ void write_app(core::json::Writer &writer, const App &app) {
   put(writer, "platform", to_string(app.platform));
   writer.Key("publisher_keys");
   writer.StartArray();
-  for (const auto &pem : app.publisher_keys_pem) {
-    writer.String(pem.c_str(), static_cast<rapidjson::SizeType>(pem.size()));
+  for (const auto &key : app.publisher_keys) {
+    writer.StartObject();
+    put(writer, "key_id", key.key_id);
+    put(writer, "pem", key.pem);
+    writer.EndObject();
   }
   writer.EndArray();
   put_time(writer, "created_at", app.created_at);
@@ -83,16 +81,16 @@ Response create_app(Storage &storage, const AdminLimits &limits, const Request &
     return Response::error(
         make_error(ErrorCode::JsonValueOutOfRange, "app.publisher_keys needs at least one publisher key"));
   }
-  for (std::size_t i = 0; i < keys->size(); ++i) {
-    if (auto valid = check_public_key_pem((*keys)[i], i); !valid) {
-      return Response::error(valid.error());
-    }
-  }
-
   NewApp app;
   app.name = *name;
   app.platform = *platform;
-  app.publisher_keys_pem = std::move(keys.value());
+  for (std::size_t i = 0; i < keys->size(); ++i) {
+    auto key = read_publisher_key((*keys)[i], i);
+    if (!key) {
+      return Response::error(key.error());
+    }
+    app.publisher_keys.push_back(std::move(key.value()));
+  }
   auto created = storage.create_app(app, request.actor);
   if (!created) {
     return Response::error(created.error());

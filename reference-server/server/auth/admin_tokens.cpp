@@ -1,10 +1,6 @@
 #include "server/auth/admin_tokens.hpp"
 
-// mbedTLS 2.28's constant_time.h lacks the C++ linkage guard its other headers have.
-extern "C" {
-#include <mbedtls/constant_time.h>
-}
-#include <mbedtls/sha256.h>
+#include "core/crypto/constant_time.hpp"
 
 #include <cctype>
 #include <fstream>
@@ -30,7 +26,7 @@ bool is_well_formed_token(std::string_view token) {
   return true;
 }
 
-std::string hex_prefix(const Sha256Digest &digest, std::size_t bytes) {
+std::string hex_prefix(const core::crypto::Digest &digest, std::size_t bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (std::size_t i = 0; i < bytes; ++i) {
@@ -63,14 +59,6 @@ Error unauthorized() {
 }
 
 } // namespace
-
-Sha256Digest sha256_of(std::string_view bytes) {
-  Sha256Digest digest{};
-  // mbedtls_sha256_ret only fails on a hardware-accelerator error; the software
-  // implementation used here cannot.
-  (void)mbedtls_sha256_ret(reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(), digest.data(), 0);
-  return digest;
-}
 
 Result<AdminTokens> AdminTokens::load(const std::filesystem::path &file) {
   std::ifstream in(file, std::ios::binary);
@@ -116,7 +104,7 @@ Result<AdminTokens> AdminTokens::parse(std::string_view file_text) {
                         "line " + std::to_string(line_number) + ": a token must be " + std::to_string(kMinTokenLength) +
                             " to " + std::to_string(kMaxTokenLength) + " characters of A-Z a-z 0-9 . _ ~ + / = -");
     }
-    Entry entry{sha256_of(token), {}};
+    Entry entry{core::crypto::sha256(token), {}};
     // A bare token is named by a digest prefix: enough to tell holders apart in the
     // audit log, useless for guessing the token.
     entry.identity = fields.size() == 2 ? std::string(fields[0]) : "token:" + hex_prefix(entry.digest, 4);
@@ -146,12 +134,12 @@ Result<std::string> AdminTokens::authenticate(std::optional<std::string_view> au
   if (!is_well_formed_token(token)) {
     return unauthorized();
   }
-  const auto presented = sha256_of(token);
+  const auto presented = core::crypto::sha256(token);
   // Every stored digest is compared, match or not, so timing says nothing about which
   // entry (if any) matched.
   const Entry *matched = nullptr;
   for (const auto &entry : entries_) {
-    const bool equal = mbedtls_ct_memcmp(entry.digest.data(), presented.data(), presented.size()) == 0;
+    const bool equal = core::crypto::constant_time_equal(entry.digest, presented);
     if (equal && matched == nullptr) {
       matched = &entry;
     }

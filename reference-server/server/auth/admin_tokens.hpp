@@ -8,6 +8,8 @@
 #ifndef MDS_SERVER_AUTH_ADMIN_TOKENS_HPP
 #define MDS_SERVER_AUTH_ADMIN_TOKENS_HPP
 
+#include "core/crypto/sha256.hpp"
+
 #include <mds/error.hpp>
 
 #include <array>
@@ -18,11 +20,6 @@
 #include <vector>
 
 namespace mds::server {
-
-using Sha256Digest = std::array<unsigned char, 32>;
-
-// The one place the server hashes with mbedTLS directly, until core/crypto offers it.
-Sha256Digest sha256_of(std::string_view bytes);
 
 class AdminTokens {
 public:
@@ -40,7 +37,7 @@ public:
 
 private:
   struct Entry {
-    Sha256Digest digest;
+    core::crypto::Digest digest;
     std::string identity;
   };
   std::vector<Entry> entries_;

@@ -1,5 +1,7 @@
 #include "server/storage/blob_store.hpp"
 
+#include "core/crypto/encoding.hpp"
+#include "core/crypto/sha256.hpp"
 #include "io/file_io.hpp"
 
 #include <algorithm>
@@ -64,7 +66,27 @@ private:
   std::filesystem::path path_;
 };
 
+class CryptoSha256 final : public ContentHasher {
+public:
+  void update(const void *data, std::size_t size) override {
+    hasher_.update(core::crypto::ByteView(static_cast<const std::uint8_t *>(data), size));
+  }
+  std::string finish_hex() override {
+    const auto digest = hasher_.finish();
+    // A failed (hardware) hasher gives the all-zero digest; the empty name makes put()
+    // fail as Internal rather than store a blob under a name that is not its hash.
+    return hasher_.failed() ? std::string() : core::crypto::hex_encode(digest);
+  }
+
+private:
+  core::crypto::Sha256 hasher_;
+};
+
 } // namespace
+
+std::unique_ptr<ContentHasher> sha256_hasher() {
+  return std::make_unique<CryptoSha256>();
+}
 
 Result<std::filesystem::path> BlobStore::path_of(std::string_view sha256) const {
   if (!is_sha256_hex(sha256)) {

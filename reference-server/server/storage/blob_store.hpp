@@ -3,8 +3,8 @@
 // fsynced, so a crash leaves either no blob or the whole blob, never a torn one. Because
 // a name is its content's SHA-256, any CDN may cache blobs forever.
 //
-// Hashing is injected (ContentHasher) so the store uses the same SHA-256 as the rest of
-// OpenMDS (core/crypto) rather than one of its own.
+// Hashing is injected (ContentHasher); sha256_hasher() gives core/crypto's SHA-256, the
+// one the rest of OpenMDS uses.
 #ifndef MDS_SERVER_STORAGE_BLOB_STORE_HPP
 #define MDS_SERVER_STORAGE_BLOB_STORE_HPP
 
@@ -28,6 +28,9 @@ public:
   virtual std::string finish_hex() = 0; // 64 lower-case hex digits
 };
 using ContentHasherFactory = std::function<std::unique_ptr<ContentHasher>()>;
+
+// core::crypto::Sha256 behind the ContentHasher interface.
+std::unique_ptr<ContentHasher> sha256_hasher();
 
 // Where put() reads a blob's bytes from: returns how many bytes it wrote into `buffer`
 // (0 at the end) or an error.

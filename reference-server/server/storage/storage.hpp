@@ -29,10 +29,16 @@ std::optional<WhitelistType> whitelist_type_from_string(std::string_view name);
 // Who made a change: the admin token holder's identity.
 using Actor = std::string;
 
+// A publisher's ECDSA P-256 public key, as core::crypto::PublicKey reads and writes it.
+struct PublisherKey {
+  std::string key_id; // hex SHA-256 of the key's DER
+  std::string pem;    // canonical SubjectPublicKeyInfo PEM
+};
+
 struct NewApp {
   std::string name;
   Platform platform = Platform::Android;
-  std::vector<std::string> publisher_keys_pem; // SubjectPublicKeyInfo PEM, ECDSA P-256
+  std::vector<PublisherKey> publisher_keys;
 };
 
 struct App : NewApp {
@@ -122,7 +128,7 @@ struct ReleaseProgressChange {
 struct ConfigValue {
   std::string app;
   std::string key;
-  std::string value_json;  // any JSON value
+  std::string value_json; // any JSON value
   std::string description;
   std::int64_t revision = 0; // the app's config revision when this value was set
   std::int64_t updated_at = 0;
@@ -178,10 +184,8 @@ public:
 
   // Sets a key's default value, creating the key if needed, and raises the app's config
   // revision. A nullopt description keeps the current one ("" for a new key).
-  virtual Result<ConfigValue> set_config_value(std::string_view app, std::string_view key,
-                                               std::string_view value_json,
-                                               const std::optional<std::string> &description,
-                                               const Actor &actor) = 0;
+  virtual Result<ConfigValue> set_config_value(std::string_view app, std::string_view key, std::string_view value_json,
+                                               const std::optional<std::string> &description, const Actor &actor) = 0;
   virtual Result<ConfigValues> list_config_values(std::string_view app) = 0;
   virtual Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) = 0;
 

@@ -19,8 +19,10 @@ CREATE TABLE apps (
 CREATE TABLE app_publisher_keys (
   app_id    INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
   position  INTEGER NOT NULL,
+  key_id    TEXT NOT NULL,
   pem       TEXT NOT NULL,
-  PRIMARY KEY (app_id, position)
+  PRIMARY KEY (app_id, position),
+  UNIQUE (app_id, key_id)
 );
 CREATE TABLE whitelists (
   id           INTEGER PRIMARY KEY,

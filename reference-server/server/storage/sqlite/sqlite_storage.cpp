@@ -125,16 +125,23 @@ Result<App> SqliteStorage::create_app(const NewApp &app, const Actor &actor) {
     return explain(inserted.error(), "app", app.name);
   }
   const auto app_id = sqlite3_last_insert_rowid(connection_.get());
-  MDS_TRY_ASSIGN(insert_key, Statement::prepare(connection_, "INSERT INTO app_publisher_keys (app_id, position, pem) "
-                                                             "VALUES (?1, ?2, ?3)"));
-  for (std::size_t i = 0; i < app.publisher_keys_pem.size(); ++i) {
-    MDS_TRY(insert_key.bind(1, app_id).bind(2, static_cast<std::int64_t>(i)).bind(3, app.publisher_keys_pem[i]).run());
+  MDS_TRY_ASSIGN(insert_key, Statement::prepare(connection_, "INSERT INTO app_publisher_keys (app_id, position, "
+                                                             "key_id, pem) VALUES (?1, ?2, ?3, ?4)"));
+  for (std::size_t i = 0; i < app.publisher_keys.size(); ++i) {
+    const auto &key = app.publisher_keys[i];
+    if (auto inserted =
+            insert_key.bind(1, app_id).bind(2, static_cast<std::int64_t>(i)).bind(3, key.key_id).bind(4, key.pem).run();
+        !inserted) {
+      return inserted.code() == ErrorCode::AlreadyExists
+                 ? make_error(ErrorCode::InvalidArgument, "publisher key " + key.key_id + " is listed twice")
+                 : inserted.error();
+    }
     insert_key.reset();
   }
   MDS_TRY(audit(actor, "app.create", "app/" + app.name,
                 Detail()
                     .add("platform", to_string(app.platform))
-                    .add("publisher_keys", static_cast<std::int64_t>(app.publisher_keys_pem.size()))
+                    .add("publisher_keys", static_cast<std::int64_t>(app.publisher_keys.size()))
                     .str()));
   MDS_TRY(transaction.commit());
   App created;
@@ -156,15 +163,15 @@ Result<App> SqliteStorage::load_app(std::string_view name) {
   app.name = std::string(name);
   app.platform = platform_from_string(query.text(1)).value_or(Platform::Android);
   app.created_at = query.integer(2);
-  MDS_TRY_ASSIGN(keys, Statement::prepare(connection_, "SELECT pem FROM app_publisher_keys WHERE app_id = ?1 "
-                                                       "ORDER BY position"));
+  MDS_TRY_ASSIGN(keys, Statement::prepare(connection_, "SELECT key_id, pem FROM app_publisher_keys "
+                                                       "WHERE app_id = ?1 ORDER BY position"));
   keys.bind(1, app.id);
   for (;;) {
     MDS_TRY_ASSIGN(row, keys.step());
     if (!row) {
       break;
     }
-    app.publisher_keys_pem.push_back(keys.text(0));
+    app.publisher_keys.push_back({keys.text(0), keys.text(1)});
   }
   return app;
 }
