@@ -239,3 +239,38 @@ TEST_CASE("SIGTERM lets a request in flight finish before the server exits", "[i
   auto shown = parse_json(running.client->admin("GET", "/v1/admin/whitelists/big"));
   CHECK(shown.root()["count"].GetUint64() == 300000);
 }
+
+TEST_CASE("a server killed during an import leaves the list whole or absent, never half", "[integration][crash]") {
+  RunningServer running;
+  {
+    std::ofstream out(running.temp / "ids.txt");
+    for (int i = 0; i < 300000; ++i) {
+      out << "device-" << i << "\n";
+    }
+  }
+  REQUIRE(running.client->admin("POST", "/v1/admin/whitelists", R"({"name":"old","type":"device"})").status == 201);
+  std::thread uploader([&] {
+    HttpClient own_client(running.server->base_url());
+    own_client.admin_upload("/v1/admin/whitelists/big/entries?type=device", running.temp / "ids.txt");
+  });
+  bool upload_in_flight = false;
+  for (int i = 0; i < 5000 && !upload_in_flight; ++i) {
+    const auto metrics = running.client->request("GET", "/metrics").body;
+    upload_in_flight = metrics.find("mds_http_requests_in_flight 2") != std::string::npos;
+  }
+  REQUIRE(upload_in_flight);
+  running.server->kill_hard();
+  uploader.join();
+
+  running.start();
+  auto &client = *running.client;
+  auto big = client.admin("GET", "/v1/admin/whitelists/big");
+  if (big.status == 200) {
+    CHECK(parse_json(big).root()["count"].GetUint64() == 300000);
+  } else {
+    check_error(big, 404, ErrorCode::NotFound);
+  }
+  CHECK(client.admin("GET", "/v1/admin/whitelists/old").status == 200);
+  // The spooled upload of the killed server is gone.
+  CHECK(std::filesystem::is_empty(running.data_dir() / "tmp"));
+}

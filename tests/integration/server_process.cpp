@@ -191,6 +191,14 @@ int ServerProcess::stop(std::chrono::milliseconds deadline) {
   return code;
 }
 
+void ServerProcess::kill_hard() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+}
+
 std::string ServerProcess::log() const {
   return read_whole(log_file_);
 }

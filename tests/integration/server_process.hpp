@@ -51,6 +51,8 @@ public:
 
   // Sends SIGTERM and waits; returns the exit code (-1 if it had to be killed).
   int stop(std::chrono::milliseconds deadline = std::chrono::seconds(15));
+  // SIGKILL: the server gets no chance to clean up, as in a crash or power cut.
+  void kill_hard();
   // What the server wrote to stderr so far (its JSON log lines).
   std::string log() const;
   // The log once it contains `text`: a request is logged just after its answer is sent,
