@@ -36,7 +36,7 @@ Status check_package_id(std::string_view id) {
 }
 
 Result<std::vector<targeting::Filter>> parse_filters(const core::json::ObjectReader &object) {
-  auto expressions = string_list(*&object, "filters", kMaxFilters, targeting::kMaxExpressionLength);
+  auto expressions = string_list(object, "filters", kMaxFilters, targeting::kMaxExpressionLength);
   if (!expressions) {
     return expressions.error();
   }
