@@ -153,3 +153,9 @@ TEST_CASE("numbers keep their type and everyday decimals are exact", "[json]") {
   CHECK(a[10].GetUint64() == 18446744073709551615ull);
   CHECK(a[11].GetInt64() == std::numeric_limits<std::int64_t>::min());
 }
+
+TEST_CASE("errors have one JSON form", "[json]") {
+  const auto text = json::error_document(mds::make_error(ErrorCode::PathUnsafe, "a \"quoted\" ../path"));
+  CHECK(text == R"({"error":{"code":409,"name":"path_unsafe","message":"a \"quoted\" ../path"}})");
+  CHECK(json::parse(text).ok());
+}

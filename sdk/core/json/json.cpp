@@ -198,6 +198,29 @@ std::string serialize(const Value &value) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+std::string write(const std::function<void(Writer &)> &write) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  write(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string error_document(const Error &error) {
+  return write([&](Writer &w) {
+    w.StartObject();
+    w.Key("error");
+    w.StartObject();
+    w.Key("code");
+    w.Uint(static_cast<unsigned>(error.code));
+    w.Key("name");
+    w.String(to_string(error.code));
+    w.Key("message");
+    w.String(error.message);
+    w.EndObject();
+    w.EndObject();
+  });
+}
+
 Result<ObjectReader> ObjectReader::of(const Value &value, std::string where) {
   if (!value.IsObject()) {
     return make_error(ErrorCode::JsonWrongType, where + " must be an object");
