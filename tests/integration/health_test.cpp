@@ -1,5 +1,6 @@
 #include "fixture.hpp"
 
+#include <csignal>
 #include <fstream>
 #include <sys/stat.h>
 #include <thread>
@@ -18,6 +19,15 @@ TEST_CASE("/healthz answers and SIGTERM stops the server cleanly", "[integration
   const auto log = running.server->log();
   CHECK_THAT(log, Catch::Contains(R"("event":"stopped")"));
   CHECK_THAT(log, Catch::Contains(R"("message":"clean shutdown")"));
+}
+
+TEST_CASE("SIGINT stops the server like SIGTERM", "[integration][health]") {
+  RunningServer running;
+  REQUIRE(running.client->request("GET", "/healthz").status == 200);
+  REQUIRE(kill(running.server->pid(), SIGINT) == 0);
+  // stop() sends SIGTERM too; the server is already draining and exits once.
+  CHECK(running.server->stop() == 0);
+  CHECK_THAT(running.server->log(), Catch::Contains("received SIGINT"));
 }
 
 TEST_CASE("connections are kept alive between requests", "[integration][health]") {
