@@ -96,6 +96,10 @@ std::optional<std::uint64_t> content_length(MHD_Connection *connection) {
   return value;
 }
 
+struct ResponseReleaser {
+  void operator()(MHD_Response *response) const { MHD_destroy_response(response); }
+};
+
 Error too_large(std::size_t limit) {
   return make_error(ErrorCode::PayloadTooLarge,
                     "request body above the limit of " + std::to_string(limit) + " bytes for this endpoint");
@@ -302,22 +306,21 @@ int HttpServer::send(void *connection_ptr, Exchange &exchange, const Response &r
   auto *connection = static_cast<MHD_Connection *>(connection_ptr);
   exchange.responded = true;
   exchange.status = response.status;
-  MHD_Response *answer = MHD_create_response_from_buffer(response.body.size(), const_cast<char *>(response.body.data()),
-                                                         MHD_RESPMEM_MUST_COPY);
+  // Queued responses are reference-counted by libmicrohttpd; ours is released on every path.
+  std::unique_ptr<MHD_Response, ResponseReleaser> answer(MHD_create_response_from_buffer(
+      response.body.size(), const_cast<char *>(response.body.data()), MHD_RESPMEM_MUST_COPY));
   if (answer == nullptr) {
     return MHD_NO;
   }
-  MHD_add_response_header(answer, MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type.c_str());
+  MHD_add_response_header(answer.get(), MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type.c_str());
   for (const auto &[name, value] : response.headers) {
-    MHD_add_response_header(answer, name.c_str(), value.c_str());
+    MHD_add_response_header(answer.get(), name.c_str(), value.c_str());
   }
   if (draining_) {
     // Tell keep-alive clients to go elsewhere while this server drains.
-    MHD_add_response_header(answer, MHD_HTTP_HEADER_CONNECTION, "close");
+    MHD_add_response_header(answer.get(), MHD_HTTP_HEADER_CONNECTION, "close");
   }
-  const auto queued = MHD_queue_response(connection, response.status, answer);
-  MHD_destroy_response(answer);
-  return queued == MHD_YES ? MHD_YES : MHD_NO;
+  return MHD_queue_response(connection, response.status, answer.get()) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
 void HttpServer::on_completed(void **context) noexcept {
