@@ -17,8 +17,9 @@ struct HttpServer::Exchange {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   Request request;
   const Route *route = nullptr;
-  // Set when the request is refused after its body started: the rest of the body is
-  // read and dropped, then this error is the answer.
+  // A refusal answered once the request has been read to its end: a request without a
+  // body (answering then keeps the connection alive), or a body that crossed its limit
+  // midway (the rest is read and dropped).
   std::optional<Error> refusal;
   bool responded = false;
   unsigned status = 0;
