@@ -1,6 +1,7 @@
 #include "core/bucketing/bucketing.hpp"
 #include "core/json/json.hpp"
 #include "support/conformance.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,6 +17,8 @@ using mds::core::kUnleashVariantSeed;
 using mds::core::murmur3_x86_32;
 namespace json = mds::core::json;
 
+using mds::test::repeat;
+
 namespace {
 
 // "abcd...zabc...": a long id both this test and the vector generator can rebuild.
@@ -23,14 +26,6 @@ std::string alphabet_run(std::size_t length) {
   std::string out;
   for (std::size_t i = 0; i < length; ++i) {
     out += static_cast<char>('a' + i % 26);
-  }
-  return out;
-}
-
-std::string repeat(const std::string &piece, std::size_t times) {
-  std::string out;
-  for (std::size_t i = 0; i < times; ++i) {
-    out += piece;
   }
   return out;
 }

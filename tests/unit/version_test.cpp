@@ -1,5 +1,6 @@
 #include "core/version/range.hpp"
 #include "core/version/version.hpp"
+#include "support/text.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +13,8 @@ using mds::core::Version;
 using mds::core::VersionBound;
 using mds::core::VersionInterval;
 using mds::core::VersionRange;
+
+using mds::test::repeat;
 
 namespace {
 
@@ -37,14 +40,6 @@ std::vector<std::string> prerelease_texts(const Version &v) {
     texts.push_back(identifier.text);
   }
   return texts;
-}
-
-std::string repeat(const std::string &piece, std::size_t times) {
-  std::string out;
-  for (std::size_t i = 0; i < times; ++i) {
-    out += piece;
-  }
-  return out;
 }
 
 } // namespace
