@@ -450,26 +450,7 @@ private:
       std::lock_guard<std::mutex> lock(mutex_);
       config_ = snapshot;
     }
-    std::vector<ConfigChange> changes;
-    auto lookup = [](const std::map<std::string, std::string> &values, const std::string &key) {
-      auto found = values.find(key);
-      return found == values.end() ? std::optional<std::string>() : std::optional<std::string>(found->second);
-    };
-    std::map<std::string, bool> keys;
-    for (const auto &entry : current->values) {
-      keys[entry.first] = true;
-    }
-    for (const auto &entry : snapshot->values) {
-      keys[entry.first] = true;
-    }
-    for (const auto &[key, unused] : keys) {
-      (void)unused;
-      auto before = lookup(current->values, key);
-      auto after = lookup(snapshot->values, key);
-      if (before != after) {
-        changes.push_back(ConfigChange{key, before, after, snapshot->revision});
-      }
-    }
+    const auto changes = client::config_changes(current->values, snapshot->values, snapshot->revision);
     const auto listeners = listeners_of<KeyedConfigListener>();
     for (const auto &change : changes) {
       for (const auto &entry : listeners) {

@@ -51,6 +51,29 @@ bool should_prompt(UpgradeMode mode, std::uint32_t remind_days, std::optional<st
   return false;
 }
 
+std::vector<ConfigChange> config_changes(const std::map<std::string, std::string> &before,
+                                         const std::map<std::string, std::string> &after, std::int64_t revision) {
+  std::vector<ConfigChange> changes;
+  auto old_it = before.begin();
+  auto new_it = after.begin();
+  while (old_it != before.end() || new_it != after.end()) {
+    if (new_it == after.end() || (old_it != before.end() && old_it->first < new_it->first)) {
+      changes.push_back(ConfigChange{old_it->first, old_it->second, std::nullopt, revision});
+      ++old_it;
+    } else if (old_it == before.end() || new_it->first < old_it->first) {
+      changes.push_back(ConfigChange{new_it->first, std::nullopt, new_it->second, revision});
+      ++new_it;
+    } else {
+      if (old_it->second != new_it->second) {
+        changes.push_back(ConfigChange{old_it->first, old_it->second, new_it->second, revision});
+      }
+      ++old_it;
+      ++new_it;
+    }
+  }
+  return changes;
+}
+
 } // namespace mds::client
 
 namespace mds {

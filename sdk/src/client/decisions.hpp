@@ -9,8 +9,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace mds::client {
 
@@ -26,6 +29,11 @@ std::chrono::milliseconds next_sync_delay(const Schedule &schedule, std::optiona
 // (`last_prompt_unix`, nullopt: never)?
 bool should_prompt(UpgradeMode mode, std::uint32_t remind_days, std::optional<std::int64_t> last_prompt_unix,
                    std::int64_t now_unix);
+
+// The changes from `before` to `after`, one per key whose value differs (added, changed
+// or removed), in key order.
+std::vector<ConfigChange> config_changes(const std::map<std::string, std::string> &before,
+                                         const std::map<std::string, std::string> &after, std::int64_t revision);
 
 } // namespace mds::client
 
