@@ -2,7 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <vector>
 
 using mds::ErrorCode;
 namespace json = mds::core::json;
@@ -32,8 +35,13 @@ TEST_CASE("malformed JSON is refused with its own code", "[json]") {
       {"{\"a\": 1, \"a\": 2}", ErrorCode::JsonDuplicateKey},
       {"{\"x\": {\"a\": 1, \"b\": {}, \"a\": 2}}", ErrorCode::JsonDuplicateKey},
       {"\"\xff\"", ErrorCode::JsonInvalidUtf8},
-      {"\"\xc0\xaf\"", ErrorCode::JsonInvalidUtf8},           // overlong '/'
-      {"\"\xed\xa0\x80\"", ErrorCode::JsonInvalidUtf8},       // UTF-16 surrogate
+      {"\"\xc0\xaf\"", ErrorCode::JsonInvalidUtf8},      // overlong '/'
+      {"\"\xed\xa0\x80\"", ErrorCode::JsonInvalidUtf8},  // UTF-16 surrogate
+      {R"("\udc00")", ErrorCode::JsonInvalidUtf8},       // lone low surrogate, escaped
+      {R"("a\udfffb")", ErrorCode::JsonInvalidUtf8},     // lone low surrogate, escaped
+      {R"({"\udc00": 1})", ErrorCode::JsonInvalidUtf8},  // ... in a key
+      {R"("\ud800")", ErrorCode::JsonInvalidUtf8},       // lone high surrogate, escaped
+      {R"("\ud800\u0041")", ErrorCode::JsonInvalidUtf8}, // high surrogate, then no low one
   };
   for (const auto &c : cases) {
     INFO(c.text);
@@ -41,6 +49,15 @@ TEST_CASE("malformed JSON is refused with its own code", "[json]") {
     REQUIRE_FALSE(doc.ok());
     CHECK(doc.code() == c.code);
   }
+}
+
+TEST_CASE("escaped code points decode to UTF-8", "[json]") {
+  auto doc = json::parse(R"(["\u00fc", "\ud83d\ude00", "\u0000", "\uffff"])");
+  REQUIRE(doc.ok());
+  CHECK(json::view(doc->root()[0]) == "\xc3\xbc");
+  CHECK(json::view(doc->root()[1]) == "\xf0\x9f\x98\x80");
+  CHECK(json::view(doc->root()[2]) == std::string_view("\0", 1));
+  CHECK(json::view(doc->root()[3]) == "\xef\xbf\xbf");
 }
 
 TEST_CASE("the same key in sibling objects is fine", "[json]") {
@@ -93,4 +110,52 @@ TEST_CASE("ObjectReader reports missing, mistyped and unknown fields", "[json]")
   CHECK(unknown.error().message.find("thing") != std::string::npos);
 
   CHECK(json::ObjectReader::of(doc->root()["arr"], "x").code() == ErrorCode::JsonWrongType);
+}
+
+TEST_CASE("hostile numbers parse without undefined behaviour", "[json]") {
+  // Each of these sent RapidJSON 1.1.0's full-precision conversion into undefined behaviour
+  // (clz(0), or an index far outside its table of powers of ten); under clang's UBSan the
+  // fuzz build stops on them. Written zeros read as zero; the rest underflow and are refused.
+  const std::string many_zeros(400, '0');
+  const std::vector<std::string> zeros = {"0e38", "0E+38", "-0e-400", "0.0e5", "0." + many_zeros};
+  for (const auto &zero : zeros) {
+    INFO(zero);
+    auto doc = json::parse("[" + zero + "]");
+    REQUIRE(doc.ok());
+    REQUIRE(doc->root()[0].IsDouble());
+    CHECK(doc->root()[0].GetDouble() == 0.0);
+  }
+  const std::vector<std::string> out_of_range = {"0." + many_zeros + "3", "0." + many_zeros + "3e-10", "3e-400",
+                                                 "1e309"};
+  for (const auto &number : out_of_range) {
+    INFO(number);
+    CHECK(json::parse("[" + number + "]").code() == ErrorCode::JsonValueOutOfRange);
+  }
+}
+
+TEST_CASE("numbers keep their type and everyday decimals are exact", "[json]") {
+  auto doc = json::parse(R"([0, -0, 7, -7, 0.1, 1.5, 12.25, 99.99, 1e-7, 2.5e10, 18446744073709551615,)"
+                         R"( -9223372036854775808])");
+  REQUIRE(doc.ok());
+  const auto &a = doc->root();
+  CHECK(a[0].IsUint());
+  CHECK(a[0].GetUint() == 0);
+  CHECK(a[1].IsInt());
+  CHECK(a[1].GetInt() == 0);
+  CHECK(a[2].GetUint() == 7);
+  CHECK(a[3].GetInt() == -7);
+  CHECK(a[4].GetDouble() == 0.1);
+  CHECK(a[5].GetDouble() == 1.5);
+  CHECK(a[6].GetDouble() == 12.25);
+  CHECK(a[7].GetDouble() == 99.99);
+  CHECK(a[8].GetDouble() == 1e-7);
+  CHECK(a[9].GetDouble() == 2.5e10);
+  CHECK(a[10].GetUint64() == 18446744073709551615ull);
+  CHECK(a[11].GetInt64() == std::numeric_limits<std::int64_t>::min());
+}
+
+TEST_CASE("errors have one JSON form", "[json]") {
+  const auto text = json::error_document(mds::make_error(ErrorCode::PathUnsafe, "a \"quoted\" ../path"));
+  CHECK(text == R"({"error":{"code":409,"name":"path_unsafe","message":"a \"quoted\" ../path"}})");
+  CHECK(json::parse(text).ok());
 }

@@ -79,7 +79,9 @@ public:
     }
     return target_.Double(*value);
   }
-  bool String(const char *str, rapidjson::SizeType length, bool copy) { return target_.String(str, length, copy); }
+  bool String(const char *str, rapidjson::SizeType length, bool copy) {
+    return valid_utf8(str, length) && target_.String(str, length, copy);
+  }
 
   bool StartObject() {
     if (!enter()) {
@@ -89,6 +91,9 @@ public:
     return target_.StartObject();
   }
   bool Key(const char *str, rapidjson::SizeType length, bool copy) {
+    if (!valid_utf8(str, length)) {
+      return false;
+    }
     if (!keys_.back().emplace(str, length).second) {
       failure_ = make_error(ErrorCode::JsonDuplicateKey, "duplicate key \"" + std::string(str, length) + "\"");
       return false;
@@ -109,6 +114,23 @@ public:
   const std::optional<Error> &failure() const { return failure_; }
 
 private:
+  // kParseValidateEncodingFlag checks the raw bytes only. RapidJSON 1.1.0 decodes a lone
+  // low-surrogate escape ("\udc00") into bytes that are not UTF-8, so decoded strings are
+  // checked again.
+  bool valid_utf8(const char *str, rapidjson::SizeType length) {
+    struct Discard {
+      void Put(char) {}
+    } sink;
+    rapidjson::MemoryStream stream(str, length);
+    while (stream.Tell() < length) {
+      if (!rapidjson::UTF8<>::Validate(stream, sink)) {
+        failure_ = make_error(ErrorCode::JsonInvalidUtf8, "a \\u escape decodes to invalid UTF-8 (lone surrogate)");
+        return false;
+      }
+    }
+    return true;
+  }
+
   bool enter() {
     if (++depth_ > max_depth_) {
       failure_ = make_error(ErrorCode::JsonTooDeep, "nesting deeper than " + std::to_string(max_depth_));
@@ -158,8 +180,11 @@ Result<Document> parse(std::string_view text, const Limits &limits) {
     return *failure;
   }
   if (outcome.IsError()) {
-    const auto code = outcome.Code() == rapidjson::kParseErrorStringInvalidEncoding ? ErrorCode::JsonInvalidUtf8
-                                                                                     : ErrorCode::JsonSyntax;
+    const bool bad_text = outcome.Code() == rapidjson::kParseErrorStringInvalidEncoding ||
+                          outcome.Code() == rapidjson::kParseErrorStringUnicodeSurrogateInvalid;
+    const auto code = bad_text                                               ? ErrorCode::JsonInvalidUtf8
+                      : outcome.Code() == rapidjson::kParseErrorNumberTooBig ? ErrorCode::JsonValueOutOfRange
+                                                                             : ErrorCode::JsonSyntax;
     return make_error(code, std::string(rapidjson::GetParseError_En(outcome.Code())) + " at offset " +
                                 std::to_string(outcome.Offset()));
   }
@@ -171,6 +196,29 @@ std::string serialize(const Value &value) {
   Writer writer(buffer);
   value.Accept(writer);
   return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string write(const std::function<void(Writer &)> &write) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  write(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string error_document(const Error &error) {
+  return write([&](Writer &w) {
+    w.StartObject();
+    w.Key("error");
+    w.StartObject();
+    w.Key("code");
+    w.Uint(static_cast<unsigned>(error.code));
+    w.Key("name");
+    w.String(to_string(error.code));
+    w.Key("message");
+    w.String(error.message);
+    w.EndObject();
+    w.EndObject();
+  });
 }
 
 Result<ObjectReader> ObjectReader::of(const Value &value, std::string where) {
@@ -279,7 +327,8 @@ Status ObjectReader::allow_only(std::initializer_list<std::string_view> allowed)
       known = known || view(it->name) == name;
     }
     if (!known) {
-      return make_error(ErrorCode::JsonUnknownField, where_ + " has unknown field \"" + std::string(view(it->name)) + "\"");
+      return make_error(ErrorCode::JsonUnknownField,
+                        where_ + " has unknown field \"" + std::string(view(it->name)) + "\"");
     }
   }
   return {};

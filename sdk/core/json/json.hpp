@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -45,6 +46,13 @@ Result<Document> parse(std::string_view text, const Limits &limits = {});
 
 // Compact serialisation of a value.
 std::string serialize(const Value &value);
+
+// The text that `write` produces with a fresh writer.
+std::string write(const std::function<void(Writer &)> &write);
+
+// {"error": {"code": N, "name": "...", "message": "..."}}: how every OpenMDS component
+// reports an error in JSON (server answers, --json output of the tools).
+std::string error_document(const Error &error);
 
 // Typed, error-reporting access to one JSON object. `where` names the object in
 // messages ("manifest", "files[3]").

@@ -24,19 +24,19 @@ enum class ErrorCode : std::uint16_t {
   Ok = 0,
 
   // 1xx: general
-  InvalidArgument = 100,  // a caller passed a value the call cannot accept
-  Internal = 101,         // a bug: an invariant of OpenMDS itself failed
-  NotFound = 102,         // the named thing does not exist
-  Unsupported = 103,      // a valid request for something this build does not do
-  IoError = 104,          // the operating system refused a read or write
-  NotStarted = 105,       // the call needs start() first
-  ShutDown = 106,         // the object was shut down
-  Locked = 107,           // another process holds the state directory
-  Cancelled = 108,        // the operation was cancelled
-  Timeout = 109,          // a deadline passed
-  DiskFull = 110,         // ENOSPC or a quota
-  AlreadyExists = 111,    // the named thing exists already
-  Conflict = 112,         // the request conflicts with the current state
+  InvalidArgument = 100, // a caller passed a value the call cannot accept
+  Internal = 101,        // a bug: an invariant of OpenMDS itself failed
+  NotFound = 102,        // the named thing does not exist
+  Unsupported = 103,     // a valid request for something this build does not do
+  IoError = 104,         // the operating system refused a read or write
+  NotStarted = 105,      // the call needs start() first
+  ShutDown = 106,        // the object was shut down
+  Locked = 107,          // another process holds the state directory
+  Cancelled = 108,       // the operation was cancelled
+  Timeout = 109,         // a deadline passed
+  DiskFull = 110,        // ENOSPC or a quota
+  AlreadyExists = 111,   // the named thing exists already
+  Conflict = 112,        // the request conflicts with the current state
 
   // 2xx: parsing of structured input (JSON, text formats)
   JsonSyntax = 200,          // not well-formed JSON
@@ -97,9 +97,9 @@ enum class ErrorCode : std::uint16_t {
   StorageFailure = 701, // the database refused an operation
 
   // 8xx: server and admin API
-  Unauthorized = 800,      // missing or wrong admin token
-  PayloadTooLarge = 801,   // request body above the server's limit
-  RateLimited = 802,       // the server asks the client to come back later
+  Unauthorized = 800,        // missing or wrong admin token
+  PayloadTooLarge = 801,     // request body above the server's limit
+  RateLimited = 802,         // the server asks the client to come back later
   ReleaseStateInvalid = 803, // the release cannot move to the requested stage
 };
 
@@ -132,7 +132,9 @@ struct Error {
 // What failed and why, in one line: "signature_invalid (300): <message>".
 MDS_API std::string describe(const Error &error);
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 // A value or an error. Construct from a T for success, from an Error for failure.
 // Reading value() of a failed result, or error() of a successful one, is a bug that
@@ -141,8 +143,8 @@ template <typename T> class [[nodiscard]] Result {
 public:
   static_assert(!std::is_same_v<std::decay_t<T>, Error>, "Result<Error> is ambiguous");
 
-  Result(T value) : value_(std::move(value)) {}                 // NOLINT: implicit by design
-  Result(Error error) : error_(std::move(error)) {}             // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}     // NOLINT: implicit by design
+  Result(Error error) : error_(std::move(error)) {} // NOLINT: implicit by design
 
   bool ok() const noexcept { return value_.has_value(); }
   explicit operator bool() const noexcept { return ok(); }

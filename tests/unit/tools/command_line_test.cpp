@@ -10,9 +10,8 @@ const mds::cli::OptionSpec kSpec{{"out", "trusted-key", "server"}, {"json", "for
 }
 
 TEST_CASE("options, switches and positionals in any order", "[cli]") {
-  auto line = parse_command_line({"verify", "--json", "--trusted-key", "a.pub", "env.json", "--trusted-key=b.pub",
-                                  "--server=http://x:1/"},
-                                 kSpec);
+  auto line = parse_command_line(
+      {"verify", "--json", "--trusted-key", "a.pub", "env.json", "--trusted-key=b.pub", "--server=http://x:1/"}, kSpec);
   REQUIRE(line.ok());
   CHECK(line->positionals == std::vector<std::string>{"verify", "env.json"});
   CHECK(line->has_switch("json"));
