@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <deque>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 using mds::Client;
 using mds::ClientOptions;
@@ -20,7 +22,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char *kKey = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n";
+std::string read_key(const std::string &name) {
+  std::ifstream in(std::filesystem::path(MDS_TEST_DATA_DIR) / "keys" / name);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::string trusted_key() {
+  return read_key("p256-public.pem");
+}
 
 // A port nobody listens on.
 std::string closed_url() {
@@ -43,7 +54,7 @@ ClientOptions options_in(const std::filesystem::path &state, const std::string &
   options.app_version = "10.2.3";
   options.sdk_versions = {{"mds", "0.1.0"}};
   options.state_directory = state.string();
-  options.trusted_public_keys = {kKey};
+  options.trusted_public_keys = {trusted_key()};
   options.timeouts.connect = 2s;
   options.timeouts.request_deadline = 10s;
   options.schedule.sync_on_start = false;
@@ -83,6 +94,8 @@ TEST_CASE("create() names the bad option", "[client][api]") {
       {"state_directory", [](ClientOptions &o) { o.state_directory = ""; }},
       {"trusted_public_keys", [](ClientOptions &o) { o.trusted_public_keys.clear(); }},
       {"trusted_public_keys", [](ClientOptions &o) { o.trusted_public_keys = {"not a key"}; }},
+      {"trusted_public_keys", [](ClientOptions &o) { o.trusted_public_keys.push_back(read_key("p384-public.pem")); }},
+      {"trusted_public_keys", [](ClientOptions &o) { o.trusted_public_keys.push_back(read_key("rsa-public.pem")); }},
       {"tls.pinned_public_keys", [](ClientOptions &o) { o.tls.pinned_public_keys = {"md5//abc"}; }},
       {"timeouts", [](ClientOptions &o) { o.timeouts.connect = 0ms; }},
       {"timeouts", [](ClientOptions &o) { o.timeouts.low_speed_bytes_per_second = 0; }},

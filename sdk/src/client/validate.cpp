@@ -1,5 +1,6 @@
 #include "client/validate.hpp"
 
+#include "core/crypto/ecdsa.hpp"
 #include "core/version/version.hpp"
 
 #include <string>
@@ -74,10 +75,10 @@ Status validate_options(const ClientOptions &options) {
   if (options.trusted_public_keys.empty()) {
     return invalid("trusted_public_keys", "is empty: the client could verify nothing");
   }
-  for (const auto &key : options.trusted_public_keys) {
-    if (key.find("-----BEGIN PUBLIC KEY-----") == std::string::npos ||
-        key.find("-----END PUBLIC KEY-----") == std::string::npos) {
-      return invalid("trusted_public_keys", "holds an entry that is not a PEM public key");
+  for (std::size_t i = 0; i < options.trusted_public_keys.size(); ++i) {
+    if (auto key = core::crypto::PublicKey::from_pem(options.trusted_public_keys[i]); !key) {
+      return invalid("trusted_public_keys",
+                     "[" + std::to_string(i) + "] is not a PEM ECDSA P-256 public key: " + describe(key.error()));
     }
   }
   for (const auto &pin : options.tls.pinned_public_keys) {
