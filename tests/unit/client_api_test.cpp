@@ -277,6 +277,9 @@ TEST_CASE("Retry-After from a busy server stretches the next sync", "[client][sc
   CHECK(report->status.code() == ErrorCode::HttpStatus);
   CHECK(report->status.error().message.find("rate_limited (802): later") != std::string::npos);
   CHECK(report->next_sync >= 120s);
+  // Asking again does not hit the server before Retry-After has passed.
+  REQUIRE(client->sync_now());
+  CHECK(client->wait_for_sync(report->sequence, 1500ms).code() == ErrorCode::Timeout);
   REQUIRE(server.requests().size() == 1);
   const auto request = server.requests()[0];
   CHECK(request.method == "POST");

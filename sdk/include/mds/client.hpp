@@ -187,8 +187,9 @@ public:
   // running on the worker (returns false without waiting).
   bool shutdown(std::chrono::milliseconds timeout) noexcept;
 
-  // Asks for a sync as soon as the worker is free (several requests merge into one).
-  // NotStarted / ShutDown when no worker runs.
+  // Asks for a sync as soon as the worker is free (several requests merge into one), but
+  // not before a Retry-After the server gave has passed. NotStarted / ShutDown when no
+  // worker runs.
   Status sync_now() noexcept;
 
   // The host app came to the foreground: syncs if the last sync is older than the
@@ -234,10 +235,11 @@ public:
 
   // ---- Listeners -------------------------------------------------------------------------
   // Each returns an id for remove_listener(). Listeners run on the worker or on the
-  // executor, one at a time, in order; they may call any member function except
-  // shutdown() and wait_for_sync() (which then refuse rather than deadlock). An exception
-  // a listener throws is swallowed and reported to the error listeners. InvalidArgument
-  // for an empty function (or an empty key).
+  // executor (in the order the SDK hands them over; the executor decides whether they
+  // overlap). They may call any member function except shutdown() and wait_for_sync()
+  // (which then refuse rather than deadlock) and must not destroy the Client. An exception
+  // a listener throws is caught and dropped. InvalidArgument for an empty function (or an
+  // empty key).
   Result<ListenerId> on_config_changed(std::string key, std::function<void(const ConfigChange &)> listener) noexcept;
   Result<ListenerId> on_any_config_changed(std::function<void(const ConfigChange &)> listener) noexcept;
   Result<ListenerId> on_upgrade_found(std::function<void(const UpgradeInfo &)> listener) noexcept;

@@ -333,11 +333,13 @@ private:
     }
     std::unique_lock<std::mutex> lock(mutex_);
     while (phase_ == Phase::Running) {
-      wake_.wait_until(lock, next_sync_, [this] {
-        return phase_ != Phase::Running || sync_requested_ || std::chrono::steady_clock::now() >= next_sync_;
-      });
-      if (phase_ != Phase::Running) {
-        break;
+      // A requested sync still waits out a server's Retry-After; a scheduled one is
+      // never earlier than it anyway.
+      const auto now = std::chrono::steady_clock::now();
+      const auto due = sync_requested_ ? std::max(not_before_, now) : next_sync_;
+      if (now < due) {
+        wake_.wait_until(lock, due); // woken early by a request or shutdown: look again
+        continue;
       }
       sync_requested_ = false;
       has_attempted_ = true;
@@ -346,6 +348,7 @@ private:
       SyncReport report = sync_once();
       lock.lock();
       next_sync_ = std::chrono::steady_clock::now() + report.next_sync;
+      not_before_ = std::chrono::steady_clock::now() + last_retry_after_.value_or(std::chrono::seconds(0));
       report.sequence = ++sequence_;
       last_report_ = report;
       sync_done_.notify_all();
@@ -368,6 +371,7 @@ private:
         report_error(sent.error());
       }
     }
+    last_retry_after_ = retry_after;
     report.finished_at = std::chrono::system_clock::now();
     report.status = status;
     consecutive_failures_ = status ? 0 : consecutive_failures_ + 1;
@@ -548,6 +552,7 @@ private:
   bool has_attempted_ = false;
   std::chrono::steady_clock::time_point last_attempt_;
   std::chrono::steady_clock::time_point next_sync_;
+  std::chrono::steady_clock::time_point not_before_; // Retry-After
   std::optional<SyncReport> last_report_;
   std::uint64_t sequence_ = 0;
   std::shared_ptr<const state::ConfigSnapshot> config_;
@@ -565,6 +570,7 @@ private:
   std::mt19937_64 random_;
   unsigned consecutive_failures_ = 0;
   std::optional<std::uint32_t> server_poll_;
+  std::optional<std::chrono::seconds> last_retry_after_;
 };
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
