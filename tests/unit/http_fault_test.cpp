@@ -429,3 +429,25 @@ TEST_CASE("Downloads: error statuses keep the part, the cap counts the whole fil
   REQUIRE(fits);
   CHECK(read_all(exact.part_path) == full);
 }
+
+TEST_CASE("An endless download stops with exactly the cap on disk", "[transport][faults]") {
+  LoopbackServer server([](int fd, const SeenRequest &, const std::atomic<bool> &stop) {
+    if (!LoopbackServer::send_all(fd, head(200, "OK", "Transfer-Encoding: chunked\r\n"))) {
+      return;
+    }
+    const std::string chunk = "1000\r\n" + std::string(0x1000, 'q') + "\r\n";
+    while (!stop && LoopbackServer::send_all(fd, chunk)) {
+    }
+  });
+  mds::test::TempDir dir;
+  Http http(fast_settings());
+  DownloadRequest request;
+  request.url = server.url() + "/v1/blobs/endless";
+  request.part_path = dir / "endless.part";
+  request.max_bytes = (1u << 20) + 3; // not a multiple of the chunk size
+  auto result = http.download(request);
+  REQUIRE_FALSE(result);
+  CHECK(result.code() == ErrorCode::ResponseTooLarge);
+  // Every byte up to the cap is kept; the one after it ended the transfer.
+  CHECK(std::filesystem::file_size(request.part_path) == request.max_bytes);
+}

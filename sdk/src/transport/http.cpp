@@ -115,23 +115,24 @@ std::size_t on_header(char *data, std::size_t size, std::size_t count, void *use
   return size * count;
 }
 
-bool over_cap(Exchange &exchange, std::size_t bytes) {
+// How many of `bytes` fit under the cap; counts them. Fewer than `bytes` means the byte
+// at cap + 1 arrived: the caller keeps the ones that fit and aborts.
+std::size_t within_cap(Exchange &exchange, std::size_t bytes) {
+  std::size_t allowed = bytes;
   if (exchange.cap != 0 && exchange.received + bytes > exchange.cap) {
+    allowed = static_cast<std::size_t>(exchange.cap - exchange.received);
     exchange.too_large = true;
-    return true;
   }
-  exchange.received += bytes;
-  return false;
+  exchange.received += allowed;
+  return allowed;
 }
 
 std::size_t on_body(char *data, std::size_t size, std::size_t count, void *user) {
   auto &exchange = *static_cast<Exchange *>(user);
   const std::size_t bytes = size * count;
-  if (over_cap(exchange, bytes)) {
-    return 0; // aborts with CURLE_WRITE_ERROR
-  }
-  exchange.body.append(data, bytes);
-  return bytes;
+  const std::size_t allowed = within_cap(exchange, bytes);
+  exchange.body.append(data, allowed);
+  return allowed == bytes ? bytes : 0; // 0 aborts with CURLE_WRITE_ERROR
 }
 
 Status write_all(int fd, const char *data, std::size_t size) {
@@ -181,15 +182,13 @@ std::size_t on_download_body(char *data, std::size_t size, std::size_t count, vo
     exchange.received = offset;
     exchange.file_positioned = true;
   }
-  if (over_cap(exchange, bytes)) {
-    return 0;
-  }
-  if (auto written = write_all(exchange.fd, data, bytes); !written) {
+  const std::size_t allowed = within_cap(exchange, bytes);
+  if (auto written = write_all(exchange.fd, data, allowed); !written) {
     exchange.file_error = std::move(written).error();
     return 0;
   }
-  exchange.file_size += bytes;
-  return bytes;
+  exchange.file_size += allowed;
+  return allowed == bytes ? bytes : 0;
 }
 
 int on_progress(void *user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -202,12 +201,12 @@ Error map_curl_error(CURLcode code, const Exchange &exchange, const char *detail
   switch (code) {
   case CURLE_WRITE_ERROR:
   case CURLE_FILESIZE_EXCEEDED:
+    if (exchange.file_error) {
+      return *exchange.file_error;
+    }
     if (exchange.too_large || code == CURLE_FILESIZE_EXCEEDED) {
       return make_error(ErrorCode::ResponseTooLarge,
                         url + ": answer larger than " + std::to_string(exchange.cap) + " bytes");
-    }
-    if (exchange.file_error) {
-      return *exchange.file_error;
     }
     return make_error(ErrorCode::Internal, message);
   case CURLE_OPERATION_TIMEDOUT:
