@@ -37,10 +37,6 @@ bool is_valid_utf8(std::string_view text) {
   return write_string(writer, text);
 }
 
-void append(Bytes &out, std::string_view text) {
-  out.insert(out.end(), text.begin(), text.end());
-}
-
 // Envelope strings quoted in error messages: they come from the sender, so they are cut
 // short and anything but printable ASCII is escaped before it reaches logs and events.
 std::string quoted(std::string_view text) {
@@ -111,20 +107,18 @@ struct TrustedKey {
 } // namespace
 
 Bytes pae(std::string_view payload_type, ByteView payload) {
-  const std::string type_length = std::to_string(payload_type.size());
-  const std::string payload_length = std::to_string(payload.size());
-  Bytes out;
-  out.reserve(kPaePrefix.size() + type_length.size() + payload_type.size() + payload_length.size() + payload.size() +
-              4);
-  append(out, kPaePrefix);
-  out.push_back(' ');
-  append(out, type_length);
-  out.push_back(' ');
-  append(out, payload_type);
-  out.push_back(' ');
-  append(out, payload_length);
-  out.push_back(' ');
-  out.insert(out.end(), payload.begin(), payload.end());
+  // The header is text: built as a string, then copied once into a buffer of the final size.
+  std::string header(kPaePrefix);
+  header += ' ';
+  header += std::to_string(payload_type.size());
+  header += ' ';
+  header += payload_type;
+  header += ' ';
+  header += std::to_string(payload.size());
+  header += ' ';
+  Bytes out(header.size() + payload.size());
+  std::copy(header.begin(), header.end(), out.begin());
+  std::copy(payload.begin(), payload.end(), out.begin() + static_cast<std::ptrdiff_t>(header.size()));
   return out;
 }
 
