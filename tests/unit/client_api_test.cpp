@@ -2,6 +2,7 @@
 // arguments; the worker's scheduling against servers that are down or busy.
 #include <mds/client.hpp>
 
+#include "state/store.hpp"
 #include "support/loopback_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -340,4 +341,55 @@ TEST_CASE("shutdown() cancels an exchange in flight", "[client][schedule]") {
   const auto started = std::chrono::steady_clock::now();
   CHECK(client->shutdown(20s));
   CHECK(std::chrono::steady_clock::now() - started < 20s);
+}
+
+TEST_CASE("A damaged database is rebuilt at create() and a storage_corrupt event is queued", "[client][api]") {
+  mds::test::TempDir dir;
+  std::string device;
+  {
+    auto client = make_client(options_in(dir.path()));
+    device = client->device_id();
+  }
+  for (const char *suffix : {"-wal", "-shm"}) {
+    std::filesystem::remove(dir.path() / (std::string("mds.db") + suffix));
+  }
+  {
+    std::ofstream garbage(dir / "mds.db", std::ios::binary | std::ios::trunc);
+    garbage << std::string(4096, '\x07');
+  }
+  {
+    auto client = make_client(options_in(dir.path()));
+    CHECK(client->device_id() == device);
+  }
+  auto store = mds::state::Store::open(dir.path());
+  REQUIRE(store);
+  auto events = (*store)->oldest_events(10);
+  REQUIRE(events);
+  REQUIRE(events->size() == 1);
+  CHECK(events->front().json.find("\"type\":\"failed\"") != std::string::npos);
+  CHECK(events->front().json.find("\"code\":700") != std::string::npos);
+}
+
+TEST_CASE("Foreground syncs only when the last attempt is older than the minimum interval", "[client][schedule]") {
+  mds::test::TempDir dir;
+  auto options = options_in(dir.path(), closed_url());
+  options.schedule.sync_on_start = true;
+  options.schedule.initial_backoff = 600s;
+  options.schedule.max_backoff = 600s;
+  options.schedule.min_poll_interval = 1s;
+  auto client = make_client(options);
+  REQUIRE(client->start());
+  auto first = client->wait_for_sync(0, 30s);
+  REQUIRE(first);
+  // Within the minimum interval: nothing.
+  REQUIRE(client->notify_foreground());
+  if (std::chrono::system_clock::now() - first->finished_at < 900ms) {
+    CHECK(client->wait_for_sync(first->sequence, 200ms).code() == ErrorCode::Timeout);
+  }
+  // After it: a sync, although the backoff alone would wait ten minutes.
+  std::this_thread::sleep_for(1100ms);
+  REQUIRE(client->notify_foreground());
+  auto second = client->wait_for_sync(first->sequence, 30s);
+  REQUIRE(second);
+  CHECK(second->sequence == first->sequence + 1);
 }

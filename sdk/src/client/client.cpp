@@ -582,9 +582,23 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) noexcept {
     if (auto valid = client::validate_options(options); !valid) {
       return std::move(valid).error();
     }
-    auto store = state::Store::open(options.state_directory);
+    state::OpenReport opened;
+    auto store = state::Store::open(options.state_directory, &opened);
     if (!store) {
       return std::move(store).error();
+    }
+    if (opened.rebuilt) {
+      // The server learns of it with the next batch of events (SECURITY.md #21).
+      transport::Event event;
+      event.id = transport::random_uuid();
+      event.type = "failed";
+      event.time = transport::iso8601_utc(std::chrono::system_clock::now());
+      event.code = static_cast<std::uint32_t>(ErrorCode::StorageCorrupt);
+      event.detail = "state database rebuilt: " + opened.rebuild_reason.substr(0, 200);
+      if (auto queued = (*store)->enqueue_event({event.id, transport::event_json(event)}, options.caps.event_queue);
+          !queued) {
+        return std::move(queued).error();
+      }
     }
     std::string device_id = options.device.id;
     if (device_id.empty()) {
