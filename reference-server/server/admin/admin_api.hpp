@@ -1,0 +1,31 @@
+// The admin API under /v1/admin/: apps, whitelists, release rules, releases, config keys
+// and the audit log. Every route needs an admin token (checked by the HTTP server before
+// any body is read); docs/protocol-admin.md describes each endpoint, its fields and its
+// errors.
+#ifndef MDS_SERVER_ADMIN_ADMIN_API_HPP
+#define MDS_SERVER_ADMIN_ADMIN_API_HPP
+
+#include "server/http/router.hpp"
+#include "server/storage/storage.hpp"
+
+#include <cstddef>
+
+namespace mds::server::admin {
+
+struct AdminLimits {
+  std::size_t json_body = 1u << 20;          // every JSON request body
+  std::size_t whitelist_upload = 256u << 20; // a whitelist import file
+};
+
+void add_admin_routes(http::Router &router, Storage &storage, const AdminLimits &limits = {});
+
+// Route groups, one file each.
+void add_app_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
+void add_whitelist_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
+void add_release_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
+void add_config_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
+void add_audit_routes(http::Router &router, Storage &storage);
+
+} // namespace mds::server::admin
+
+#endif

@@ -1,0 +1,57 @@
+#include "server/cli/options.hpp"
+
+#include "cli/command_line.hpp"
+
+namespace mds::server {
+
+const char *const kServerUsage =
+    "usage: mds-server --data DIR --listen HOST:PORT --admin-token-file FILE [--threads N]\n"
+    "  --data DIR               state directory (created if missing): mds.db, blobs/\n"
+    "  --listen HOST:PORT       address to serve on; port 0 picks a free port, printed on stdout\n"
+    "  --admin-token-file FILE  admin bearer tokens, one per line, optionally \"NAME TOKEN\"\n"
+    "  --threads N              HTTP worker threads (default: one per core)\n";
+
+Result<ServerOptions> parse_server_options(const std::vector<std::string> &arguments) {
+  cli::OptionSpec spec;
+  spec.with_value = {"data", "listen", "admin-token-file", "threads"};
+  spec.switches = {"help"};
+  auto command_line = cli::parse_command_line(arguments, spec);
+  if (!command_line) {
+    return command_line.error();
+  }
+  ServerOptions options;
+  if (command_line->has_switch("help")) {
+    options.show_help = true;
+    return options;
+  }
+  if (!command_line->positionals.empty()) {
+    return make_error(ErrorCode::InvalidArgument, "unexpected argument " + command_line->positionals.front());
+  }
+  if (auto required = command_line->require({"data", "listen", "admin-token-file"}); !required) {
+    return required.error();
+  }
+  options.data_dir = *command_line->value("data");
+  options.admin_token_file = *command_line->value("admin-token-file");
+  auto address = http::parse_listen_address(*command_line->value("listen"));
+  if (!address) {
+    return address.error();
+  }
+  options.listen = address.value();
+  if (auto threads_text = command_line->value("threads")) {
+    unsigned long threads = 0;
+    for (char c : *threads_text) {
+      if (c < '0' || c > '9' || threads > 1024) {
+        threads = 0;
+        break;
+      }
+      threads = threads * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (threads == 0 || threads > 1024) {
+      return make_error(ErrorCode::InvalidArgument, "--threads expects a number from 1 to 1024");
+    }
+    options.threads = static_cast<unsigned>(threads);
+  }
+  return options;
+}
+
+} // namespace mds::server

@@ -1,0 +1,54 @@
+// What a route handler sees and returns. Handlers are plain functions of a Request; the
+// HTTP server owns sockets, bodies, limits, logging and metrics.
+#ifndef MDS_SERVER_HTTP_MESSAGE_HPP
+#define MDS_SERVER_HTTP_MESSAGE_HPP
+
+#include <mds/error.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mds::server::http {
+
+struct Request {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> path_params; // "{id}" in the route pattern → "id"
+  std::map<std::string, std::string> query;
+  std::string content_type;
+  // Routes with BodyMode::Buffered get the body here; BodyMode::Spooled routes get it in
+  // a temporary file that is removed once the answer is sent.
+  std::string body;
+  std::filesystem::path body_file;
+  std::uint64_t body_size = 0;
+  // The holder of the admin token, on authenticated routes.
+  std::string actor;
+
+  std::optional<std::string> query_param(const std::string &name) const;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response json(unsigned status, std::string body);
+  static Response text(unsigned status, std::string content_type, std::string body);
+  // {"error": {"code": 800, "name": "unauthorized", "message": "..."}} with the status
+  // that fits the code.
+  static Response error(const Error &error);
+};
+
+// The HTTP status for an error code: 400 for bad input, 401, 404, 409 for conflicts and
+// forbidden moves, 413, 429, 500 for our own failures.
+unsigned http_status_for(ErrorCode code);
+
+} // namespace mds::server::http
+
+#endif

@@ -1,0 +1,768 @@
+#include "server/storage/sqlite/sqlite_storage.hpp"
+
+#include "server/storage/sqlite/schema.hpp"
+#include "server/util/time.hpp"
+
+#include "core/json/json.hpp"
+
+#include <sys/stat.h>
+
+// Early return of a failed Result or Status; keeps each storage operation readable as the
+// sequence of steps it is.
+#define MDS_TRY(expression)                                                                                            \
+  do {                                                                                                                 \
+    if (auto mds_try_status = (expression); !mds_try_status) {                                                         \
+      return std::move(mds_try_status).error();                                                                        \
+    }                                                                                                                  \
+  } while (false)
+
+#define MDS_TRY_ASSIGN(name, expression)                                                                               \
+  auto name##_or_error = (expression);                                                                                 \
+  if (!name##_or_error) {                                                                                              \
+    return std::move(name##_or_error).error();                                                                         \
+  }                                                                                                                    \
+  auto &name = name##_or_error.value()
+
+namespace mds::server {
+
+using sqlite::Statement;
+using sqlite::Transaction;
+
+namespace {
+
+// A small JSON object for audit details.
+class Detail {
+public:
+  Detail() : writer_(buffer_) { writer_.StartObject(); }
+  Detail &add(const char *key, std::string_view value) {
+    writer_.Key(key);
+    writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    return *this;
+  }
+  Detail &add(const char *key, std::int64_t value) {
+    writer_.Key(key);
+    writer_.Int64(value);
+    return *this;
+  }
+  std::string str() {
+    writer_.EndObject();
+    return buffer_.GetString();
+  }
+
+private:
+  rapidjson::StringBuffer buffer_;
+  core::json::Writer writer_;
+};
+
+Error not_found(std::string_view what, std::string_view name) {
+  return make_error(ErrorCode::NotFound, std::string(what) + " \"" + std::string(name) + "\" does not exist");
+}
+
+// Turns a unique-key clash into a message that names the thing.
+Error explain(Error error, std::string_view what, std::string_view name) {
+  if (error.code == ErrorCode::AlreadyExists) {
+    error.message = std::string(what) + " \"" + std::string(name) + "\" already exists";
+  }
+  return error;
+}
+
+std::uint64_t file_size_or_zero(const std::string &path) {
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
+}
+
+} // namespace
+
+Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::filesystem::path &file) {
+  auto connection = sqlite::Connection::open(file);
+  if (!connection) {
+    return connection.error();
+  }
+  // WAL: readers never block the writer. FULL: a committed change survives power loss
+  // (admin writes are rare; durability matters more than their latency). A large page
+  // cache keeps whitelist imports of millions of ids fast; their scratch table and sort
+  // go to temporary files so memory stays flat whatever the import's size.
+  const char *settings = "PRAGMA journal_mode = WAL;"
+                         "PRAGMA synchronous = FULL;"
+                         "PRAGMA foreign_keys = ON;"
+                         "PRAGMA busy_timeout = 5000;"
+                         "PRAGMA cache_size = -65536;"
+                         "PRAGMA temp_store = FILE;";
+  if (auto applied = connection->exec(settings); !applied) {
+    return make_error(applied.code(), file.string() + ": " + applied.error().message);
+  }
+  {
+    auto mode = Statement::prepare(*connection, "PRAGMA journal_mode");
+    if (!mode) {
+      return mode.error();
+    }
+    if (auto row = mode->step(); !row || !*row || mode->text(0) != "wal") {
+      return make_error(ErrorCode::StorageFailure, file.string() + ": the database refused WAL mode");
+    }
+  } // finalised here: an unfinished statement would keep the migrations from committing
+  if (auto migrated = sqlite::migrate(*connection); !migrated) {
+    return make_error(migrated.code(), file.string() + ": " + migrated.error().message);
+  }
+  return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(connection.value()), file));
+}
+
+Status SqliteStorage::audit(const Actor &actor, std::string_view action, std::string_view target,
+                            std::string_view detail_json) {
+  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO audit_log (at, actor, action, target, detail) "
+                                                         "VALUES (?1, ?2, ?3, ?4, ?5)"));
+  return insert.bind(1, unix_now_seconds()).bind(2, actor).bind(3, action).bind(4, target).bind(5, detail_json).run();
+}
+
+// --- apps ---------------------------------------------------------------------------
+
+Result<App> SqliteStorage::create_app(const NewApp &app, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  const auto now = unix_now_seconds();
+  MDS_TRY_ASSIGN(insert,
+                 Statement::prepare(connection_, "INSERT INTO apps (name, platform, created_at) VALUES (?1, ?2, ?3)"));
+  if (auto inserted = insert.bind(1, app.name).bind(2, to_string(app.platform)).bind(3, now).run(); !inserted) {
+    return explain(inserted.error(), "app", app.name);
+  }
+  const auto app_id = sqlite3_last_insert_rowid(connection_.get());
+  MDS_TRY_ASSIGN(insert_key, Statement::prepare(connection_, "INSERT INTO app_publisher_keys (app_id, position, "
+                                                             "key_id, pem) VALUES (?1, ?2, ?3, ?4)"));
+  for (std::size_t i = 0; i < app.publisher_keys.size(); ++i) {
+    const auto &key = app.publisher_keys[i];
+    if (auto inserted =
+            insert_key.bind(1, app_id).bind(2, static_cast<std::int64_t>(i)).bind(3, key.key_id).bind(4, key.pem).run();
+        !inserted) {
+      return inserted.code() == ErrorCode::AlreadyExists
+                 ? make_error(ErrorCode::InvalidArgument, "publisher key " + key.key_id + " is listed twice")
+                 : inserted.error();
+    }
+    insert_key.reset();
+  }
+  MDS_TRY(audit(actor, "app.create", "app/" + app.name,
+                Detail()
+                    .add("platform", to_string(app.platform))
+                    .add("publisher_keys", static_cast<std::int64_t>(app.publisher_keys.size()))
+                    .str()));
+  MDS_TRY(transaction.commit());
+  App created;
+  static_cast<NewApp &>(created) = app;
+  created.id = app_id;
+  created.created_at = now;
+  return created;
+}
+
+Result<App> SqliteStorage::load_app(std::string_view name) {
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, platform, created_at FROM apps WHERE name = ?1"));
+  query.bind(1, name);
+  MDS_TRY_ASSIGN(found, query.step());
+  if (!found) {
+    return not_found("app", name);
+  }
+  App app;
+  app.id = query.integer(0);
+  app.name = std::string(name);
+  app.platform = platform_from_string(query.text(1)).value_or(Platform::Android);
+  app.created_at = query.integer(2);
+  MDS_TRY_ASSIGN(keys, Statement::prepare(connection_, "SELECT key_id, pem FROM app_publisher_keys "
+                                                       "WHERE app_id = ?1 ORDER BY position"));
+  keys.bind(1, app.id);
+  for (;;) {
+    MDS_TRY_ASSIGN(row, keys.step());
+    if (!row) {
+      break;
+    }
+    app.publisher_keys.push_back({keys.text(0), keys.text(1)});
+  }
+  return app;
+}
+
+Result<std::vector<App>> SqliteStorage::list_apps() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT name FROM apps ORDER BY name"));
+  std::vector<std::string> names;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, query.step());
+    if (!row) {
+      break;
+    }
+    names.push_back(query.text(0));
+  }
+  std::vector<App> apps;
+  for (const auto &name : names) {
+    MDS_TRY_ASSIGN(app, load_app(name));
+    apps.push_back(std::move(app));
+  }
+  return apps;
+}
+
+Result<App> SqliteStorage::get_app(std::string_view name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return load_app(name);
+}
+
+// --- whitelists ---------------------------------------------------------------------
+
+Result<Whitelist> SqliteStorage::load_whitelist(std::string_view name) {
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT type, entry_count, created_at, updated_at "
+                                                        "FROM whitelists WHERE name = ?1"));
+  query.bind(1, name);
+  MDS_TRY_ASSIGN(found, query.step());
+  if (!found) {
+    return not_found("whitelist", name);
+  }
+  Whitelist whitelist;
+  whitelist.name = std::string(name);
+  whitelist.type = whitelist_type_from_string(query.text(0)).value_or(WhitelistType::User);
+  whitelist.entry_count = static_cast<std::uint64_t>(query.integer(1));
+  whitelist.created_at = query.integer(2);
+  whitelist.updated_at = query.integer(3);
+  return whitelist;
+}
+
+Result<Whitelist> SqliteStorage::create_whitelist(std::string_view name, WhitelistType type, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  const auto now = unix_now_seconds();
+  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO whitelists (name, type, created_at, updated_at) "
+                                                         "VALUES (?1, ?2, ?3, ?3)"));
+  if (auto inserted = insert.bind(1, name).bind(2, to_string(type)).bind(3, now).run(); !inserted) {
+    return explain(inserted.error(), "whitelist", name);
+  }
+  MDS_TRY(
+      audit(actor, "whitelist.create", "whitelist/" + std::string(name), Detail().add("type", to_string(type)).str()));
+  MDS_TRY(transaction.commit());
+  Whitelist created;
+  created.name = std::string(name);
+  created.type = type;
+  created.created_at = now;
+  created.updated_at = now;
+  return created;
+}
+
+Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
+                                                              const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  const auto now = unix_now_seconds();
+  WhitelistImportResult result;
+
+  std::int64_t list_id = 0;
+  {
+    MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, type FROM whitelists WHERE name = ?1"));
+    query.bind(1, name);
+    MDS_TRY_ASSIGN(found, query.step());
+    if (found) {
+      if (query.text(1) != to_string(type)) {
+        return make_error(ErrorCode::Conflict, "whitelist \"" + std::string(name) + "\" holds " + query.text(1) +
+                                                   " ids, not " + to_string(type) + " ids");
+      }
+      list_id = query.integer(0);
+    }
+  }
+  if (list_id == 0) {
+    MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO whitelists (name, type, created_at, "
+                                                           "updated_at) VALUES (?1, ?2, ?3, ?3)"));
+    MDS_TRY(insert.bind(1, name).bind(2, to_string(type)).bind(3, now).run());
+    list_id = sqlite3_last_insert_rowid(connection_.get());
+    result.created = true;
+  } else {
+    MDS_TRY_ASSIGN(clear, Statement::prepare(connection_, "DELETE FROM whitelist_entries WHERE whitelist_id = ?1"));
+    MDS_TRY(clear.bind(1, list_id).run());
+  }
+
+  // Ids arrive in file order, usually random. They go into an unindexed scratch table
+  // first, then into the list's B-tree in sorted order: sorted inserts only ever append
+  // to the tree, several times faster than random ones, and SQLite's sorter spills to
+  // disk instead of holding millions of ids in memory.
+  MDS_TRY(connection_.exec("CREATE TEMP TABLE IF NOT EXISTS import_ids (entry TEXT NOT NULL);"
+                           "DELETE FROM import_ids;"));
+  MDS_TRY_ASSIGN(stage_id, Statement::prepare(connection_, "INSERT INTO import_ids (entry) VALUES (?1)"));
+  for (;;) {
+    MDS_TRY_ASSIGN(id, ids.next());
+    if (!id) {
+      break;
+    }
+    ++result.ids_read;
+    MDS_TRY(stage_id.bind(1, *id).run());
+    stage_id.reset();
+  }
+  MDS_TRY_ASSIGN(insert_sorted, Statement::prepare(connection_, "INSERT OR IGNORE INTO whitelist_entries "
+                                                                "(whitelist_id, entry) SELECT ?1, entry FROM "
+                                                                "import_ids ORDER BY entry"));
+  MDS_TRY(insert_sorted.bind(1, list_id).run());
+  const auto distinct = static_cast<std::uint64_t>(sqlite3_changes(connection_.get()));
+  result.duplicates = result.ids_read - distinct;
+  MDS_TRY(connection_.exec("DELETE FROM import_ids"));
+
+  MDS_TRY_ASSIGN(update, Statement::prepare(connection_, "UPDATE whitelists SET entry_count = ?1, updated_at = ?2 "
+                                                         "WHERE id = ?3"));
+  MDS_TRY(update.bind(1, static_cast<std::int64_t>(distinct)).bind(2, now).bind(3, list_id).run());
+  MDS_TRY(audit(actor, "whitelist.import", "whitelist/" + std::string(name),
+                Detail()
+                    .add("type", to_string(type))
+                    .add("entries", static_cast<std::int64_t>(distinct))
+                    .add("duplicates", static_cast<std::int64_t>(result.duplicates))
+                    .str()));
+  MDS_TRY(transaction.commit());
+  MDS_TRY_ASSIGN(stored, load_whitelist(name));
+  result.whitelist = std::move(stored);
+  return result;
+}
+
+Result<std::vector<Whitelist>> SqliteStorage::list_whitelists() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT name, type, entry_count, created_at, updated_at "
+                                                        "FROM whitelists ORDER BY name"));
+  std::vector<Whitelist> lists;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, query.step());
+    if (!row) {
+      break;
+    }
+    Whitelist whitelist;
+    whitelist.name = query.text(0);
+    whitelist.type = whitelist_type_from_string(query.text(1)).value_or(WhitelistType::User);
+    whitelist.entry_count = static_cast<std::uint64_t>(query.integer(2));
+    whitelist.created_at = query.integer(3);
+    whitelist.updated_at = query.integer(4);
+    lists.push_back(std::move(whitelist));
+  }
+  return lists;
+}
+
+Result<WhitelistSample> SqliteStorage::get_whitelist(std::string_view name, std::size_t sample_size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(whitelist, load_whitelist(name));
+  WhitelistSample result;
+  result.whitelist = whitelist;
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT entry FROM whitelist_entries WHERE whitelist_id = "
+                                                        "(SELECT id FROM whitelists WHERE name = ?1) "
+                                                        "ORDER BY entry LIMIT ?2"));
+  query.bind(1, name).bind(2, static_cast<std::int64_t>(sample_size));
+  for (;;) {
+    MDS_TRY_ASSIGN(row, query.step());
+    if (!row) {
+      break;
+    }
+    result.sample.push_back(query.text(0));
+  }
+  return result;
+}
+
+Result<bool> SqliteStorage::whitelist_contains(std::string_view name, std::string_view id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT 1 FROM whitelist_entries WHERE whitelist_id = "
+                                                        "(SELECT id FROM whitelists WHERE name = ?1) AND entry = ?2"));
+  query.bind(1, name).bind(2, id);
+  return query.step();
+}
+
+Status SqliteStorage::delete_whitelist(std::string_view name, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  MDS_TRY_ASSIGN(whitelist, load_whitelist(name));
+  MDS_TRY_ASSIGN(users, Statement::prepare(connection_, "SELECT release_id FROM release_whitelists "
+                                                        "WHERE whitelist_id = (SELECT id FROM whitelists "
+                                                        "WHERE name = ?1) ORDER BY release_id"));
+  users.bind(1, name);
+  std::string release_ids;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, users.step());
+    if (!row) {
+      break;
+    }
+    release_ids += (release_ids.empty() ? "" : ", ") + std::to_string(users.integer(0));
+  }
+  if (!release_ids.empty()) {
+    // Releases keep their whitelists for the record, even once ended.
+    return make_error(ErrorCode::Conflict,
+                      "whitelist \"" + std::string(name) + "\" is used by release(s) " + release_ids);
+  }
+  MDS_TRY_ASSIGN(remove, Statement::prepare(connection_, "DELETE FROM whitelists WHERE name = ?1"));
+  MDS_TRY(remove.bind(1, name).run());
+  MDS_TRY(audit(actor, "whitelist.delete", "whitelist/" + std::string(name),
+                Detail().add("entries", static_cast<std::int64_t>(whitelist.entry_count)).str()));
+  return transaction.commit();
+}
+
+// --- release rules ------------------------------------------------------------------
+
+Result<ReleaseRule> SqliteStorage::create_rule(const NewReleaseRule &rule, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  const auto now = unix_now_seconds();
+  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO release_rules (name, description, filters, "
+                                                         "created_at) VALUES (?1, ?2, ?3, ?4)"));
+  if (auto inserted = insert.bind(1, rule.name).bind(2, rule.description).bind(3, rule.filters_json).bind(4, now).run();
+      !inserted) {
+    return explain(inserted.error(), "release rule", rule.name);
+  }
+  ReleaseRule created;
+  static_cast<NewReleaseRule &>(created) = rule;
+  created.id = sqlite3_last_insert_rowid(connection_.get());
+  created.created_at = now;
+  MDS_TRY(audit(actor, "rule.create", "rule/" + rule.name, Detail().add("filters", rule.filters_json).str()));
+  MDS_TRY(transaction.commit());
+  return created;
+}
+
+Result<ReleaseRule> SqliteStorage::load_rule(std::string_view name) {
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, description, filters, created_at "
+                                                        "FROM release_rules WHERE name = ?1"));
+  query.bind(1, name);
+  MDS_TRY_ASSIGN(found, query.step());
+  if (!found) {
+    return not_found("release rule", name);
+  }
+  ReleaseRule rule;
+  rule.id = query.integer(0);
+  rule.name = std::string(name);
+  rule.description = query.text(1);
+  rule.filters_json = query.text(2);
+  rule.created_at = query.integer(3);
+  return rule;
+}
+
+Result<std::vector<ReleaseRule>> SqliteStorage::list_rules() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, name, description, filters, created_at "
+                                                        "FROM release_rules ORDER BY name"));
+  std::vector<ReleaseRule> rules;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, query.step());
+    if (!row) {
+      break;
+    }
+    ReleaseRule rule;
+    rule.id = query.integer(0);
+    rule.name = query.text(1);
+    rule.description = query.text(2);
+    rule.filters_json = query.text(3);
+    rule.created_at = query.integer(4);
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+Result<ReleaseRule> SqliteStorage::get_rule(std::string_view name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return load_rule(name);
+}
+
+// --- releases -----------------------------------------------------------------------
+
+Result<Release> SqliteStorage::create_release(const NewRelease &release, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  MDS_TRY_ASSIGN(app, load_app(release.app));
+  const auto now = unix_now_seconds();
+  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_,
+                                            "INSERT INTO releases (app_id, kind, package_id, package_version, config, "
+                                            "stage, paused_from, percent_bp, window_start, window_end, window_cap, "
+                                            "filters, salt, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                                            "NULL, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)"));
+  const bool is_package = release.kind == ReleaseKind::Package;
+  insert.bind(1, app.id)
+      .bind(2, to_string(release.kind))
+      .bind_optional(3, is_package ? std::optional<std::string>(release.package_id) : std::nullopt)
+      .bind_optional(4, is_package ? std::optional<std::string>(release.package_version) : std::nullopt)
+      .bind_optional(5, is_package ? std::nullopt : std::optional<std::string>(release.config_json))
+      .bind(6, to_string(release.progress.stage))
+      .bind(7, static_cast<std::int64_t>(release.progress.percent_bp))
+      .bind_optional(8, release.window ? std::optional<std::int64_t>(release.window->start) : std::nullopt)
+      .bind_optional(9, release.window ? std::optional<std::int64_t>(release.window->end) : std::nullopt)
+      .bind_optional(10, release.window ? std::optional<std::int64_t>(static_cast<std::int64_t>(release.window->cap))
+                                        : std::nullopt)
+      .bind(11, release.filters_json)
+      .bind(12, release.salt)
+      .bind(13, now);
+  MDS_TRY(insert.run());
+  const auto release_id = sqlite3_last_insert_rowid(connection_.get());
+
+  MDS_TRY_ASSIGN(use_list, Statement::prepare(connection_, "INSERT INTO release_whitelists (release_id, "
+                                                           "whitelist_id, position) SELECT ?1, id, ?2 FROM "
+                                                           "whitelists WHERE name = ?3"));
+  for (std::size_t i = 0; i < release.whitelists.size(); ++i) {
+    if (auto added =
+            use_list.bind(1, release_id).bind(2, static_cast<std::int64_t>(i)).bind(3, release.whitelists[i]).run();
+        !added) {
+      return added.code() == ErrorCode::AlreadyExists
+                 ? make_error(ErrorCode::InvalidArgument, "whitelist \"" + release.whitelists[i] + "\" named twice")
+                 : added.error();
+    }
+    if (sqlite3_changes(connection_.get()) == 0) {
+      return not_found("whitelist", release.whitelists[i]);
+    }
+    use_list.reset();
+  }
+  MDS_TRY_ASSIGN(use_rule, Statement::prepare(connection_, "INSERT INTO release_rule_uses (release_id, rule_id, "
+                                                           "position) SELECT ?1, id, ?2 FROM release_rules "
+                                                           "WHERE name = ?3"));
+  for (std::size_t i = 0; i < release.rules.size(); ++i) {
+    if (auto added = use_rule.bind(1, release_id).bind(2, static_cast<std::int64_t>(i)).bind(3, release.rules[i]).run();
+        !added) {
+      return added.code() == ErrorCode::AlreadyExists
+                 ? make_error(ErrorCode::InvalidArgument, "release rule \"" + release.rules[i] + "\" named twice")
+                 : added.error();
+    }
+    if (sqlite3_changes(connection_.get()) == 0) {
+      return not_found("release rule", release.rules[i]);
+    }
+    use_rule.reset();
+  }
+
+  Detail detail;
+  detail.add("app", release.app).add("kind", to_string(release.kind)).add("stage", to_string(release.progress.stage));
+  detail.add("percent_bp", static_cast<std::int64_t>(release.progress.percent_bp));
+  if (is_package) {
+    detail.add("package", release.package_id).add("version", release.package_version);
+  }
+  MDS_TRY(audit(actor, "release.create", "release/" + std::to_string(release_id), detail.str()));
+  MDS_TRY(transaction.commit());
+  return load_release(release_id);
+}
+
+Result<Release> SqliteStorage::load_release(std::int64_t id) {
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_,
+                                           "SELECT apps.name, kind, package_id, package_version, config, stage, "
+                                           "paused_from, percent_bp, window_start, window_end, window_cap, filters, "
+                                           "salt, releases.created_at, updated_at FROM releases JOIN apps ON "
+                                           "apps.id = releases.app_id WHERE releases.id = ?1"));
+  query.bind(1, id);
+  MDS_TRY_ASSIGN(found, query.step());
+  if (!found) {
+    return not_found("release", std::to_string(id));
+  }
+  Release release;
+  release.id = id;
+  release.app = query.text(0);
+  release.kind = query.text(1) == "config" ? ReleaseKind::Config : ReleaseKind::Package;
+  release.package_id = query.optional_text(2).value_or("");
+  release.package_version = query.optional_text(3).value_or("");
+  release.config_json = query.optional_text(4).value_or("");
+  const auto stage = release_stage_from_string(query.text(5));
+  if (!stage) {
+    return make_error(ErrorCode::StorageCorrupt, "release " + std::to_string(id) + " has an unknown stage");
+  }
+  release.progress.stage = *stage;
+  if (auto paused_from = query.optional_text(6)) {
+    release.progress.paused_from = release_stage_from_string(*paused_from);
+  }
+  release.progress.percent_bp = static_cast<std::uint32_t>(query.integer(7));
+  if (auto start = query.optional_integer(8)) {
+    release.window = TimeWindow{*start, query.integer(9), static_cast<std::uint64_t>(query.integer(10))};
+  }
+  release.filters_json = query.text(11);
+  release.salt = query.text(12);
+  release.created_at = query.integer(13);
+  release.updated_at = query.integer(14);
+
+  MDS_TRY_ASSIGN(lists, Statement::prepare(connection_, "SELECT whitelists.name FROM release_whitelists JOIN "
+                                                        "whitelists ON whitelists.id = whitelist_id WHERE "
+                                                        "release_id = ?1 ORDER BY position"));
+  lists.bind(1, id);
+  for (;;) {
+    MDS_TRY_ASSIGN(row, lists.step());
+    if (!row) {
+      break;
+    }
+    release.whitelists.push_back(lists.text(0));
+  }
+  MDS_TRY_ASSIGN(rules, Statement::prepare(connection_, "SELECT release_rules.name FROM release_rule_uses JOIN "
+                                                        "release_rules ON release_rules.id = rule_id WHERE "
+                                                        "release_id = ?1 ORDER BY position"));
+  rules.bind(1, id);
+  for (;;) {
+    MDS_TRY_ASSIGN(row, rules.step());
+    if (!row) {
+      break;
+    }
+    release.rules.push_back(rules.text(0));
+  }
+  return release;
+}
+
+Result<std::vector<Release>> SqliteStorage::list_releases(std::optional<std::string> app) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT releases.id FROM releases JOIN apps ON apps.id = "
+                                                        "releases.app_id WHERE ?1 IS NULL OR apps.name = ?1 "
+                                                        "ORDER BY releases.id"));
+  query.bind_optional(1, app);
+  std::vector<std::int64_t> ids;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, query.step());
+    if (!row) {
+      break;
+    }
+    ids.push_back(query.integer(0));
+  }
+  std::vector<Release> releases;
+  for (auto id : ids) {
+    MDS_TRY_ASSIGN(release, load_release(id));
+    releases.push_back(std::move(release));
+  }
+  return releases;
+}
+
+Result<Release> SqliteStorage::get_release(std::int64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return load_release(id);
+}
+
+Result<Release> SqliteStorage::change_release_progress(const ReleaseProgressChange &change, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  const auto paused_from = [](const ReleaseProgress &progress) {
+    return progress.paused_from ? std::optional<std::string>(to_string(*progress.paused_from)) : std::nullopt;
+  };
+  MDS_TRY_ASSIGN(update,
+                 Statement::prepare(connection_, "UPDATE releases SET stage = ?1, paused_from = ?2, percent_bp = ?3, "
+                                                 "updated_at = ?4 WHERE id = ?5 AND stage = ?6 AND percent_bp = ?7"));
+  update.bind(1, to_string(change.next.stage))
+      .bind_optional(2, paused_from(change.next))
+      .bind(3, static_cast<std::int64_t>(change.next.percent_bp))
+      .bind(4, unix_now_seconds())
+      .bind(5, change.release_id)
+      .bind(6, to_string(change.expected.stage))
+      .bind(7, static_cast<std::int64_t>(change.expected.percent_bp));
+  MDS_TRY(update.run());
+  if (sqlite3_changes(connection_.get()) == 0) {
+    MDS_TRY(load_release(change.release_id)); // NotFound if it does not exist at all
+    return make_error(ErrorCode::Conflict,
+                      "release " + std::to_string(change.release_id) + " changed meanwhile; read it and try again");
+  }
+  MDS_TRY(audit(actor, std::string("release.") + to_string(change.action),
+                "release/" + std::to_string(change.release_id),
+                Detail()
+                    .add("from", to_string(change.expected.stage))
+                    .add("to", to_string(change.next.stage))
+                    .add("percent_bp_from", static_cast<std::int64_t>(change.expected.percent_bp))
+                    .add("percent_bp_to", static_cast<std::int64_t>(change.next.percent_bp))
+                    .str()));
+  MDS_TRY(transaction.commit());
+  return load_release(change.release_id);
+}
+
+// --- config -------------------------------------------------------------------------
+
+Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::string_view key,
+                                                    std::string_view value_json,
+                                                    const std::optional<std::string> &description, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  MDS_TRY_ASSIGN(owner, load_app(app));
+  std::int64_t revision = 0;
+  {
+    MDS_TRY_ASSIGN(bump, Statement::prepare(connection_, "UPDATE apps SET config_revision = config_revision + 1 "
+                                                         "WHERE id = ?1 RETURNING config_revision"));
+    bump.bind(1, owner.id);
+    MDS_TRY_ASSIGN(bumped, bump.step());
+    if (!bumped) {
+      return make_error(ErrorCode::Internal, "the app vanished inside its own transaction");
+    }
+    revision = bump.integer(0);
+  } // finalised before the transaction goes on
+  const auto now = unix_now_seconds();
+  MDS_TRY_ASSIGN(upsert, Statement::prepare(connection_,
+                                            "INSERT INTO config_values (app_id, key, value, description, revision, "
+                                            "updated_at) VALUES (?1, ?2, ?3, COALESCE(?4, ''), ?5, ?6) "
+                                            "ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value, "
+                                            "description = COALESCE(?4, config_values.description), "
+                                            "revision = excluded.revision, updated_at = excluded.updated_at"));
+  upsert.bind(1, owner.id)
+      .bind(2, key)
+      .bind(3, value_json)
+      .bind_optional(4, description)
+      .bind(5, revision)
+      .bind(6, now);
+  MDS_TRY(upsert.run());
+  MDS_TRY(audit(actor, "config.set", "config/" + std::string(app) + "/" + std::string(key),
+                Detail().add("revision", revision).add("value", value_json).str()));
+  MDS_TRY(transaction.commit());
+  MDS_TRY_ASSIGN(stored, load_config_values(app, key));
+  return stored.front();
+}
+
+Result<std::vector<ConfigValue>> SqliteStorage::load_config_values(std::string_view app,
+                                                                   std::optional<std::string_view> key) {
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT key, value, description, revision, "
+                                                        "config_values.updated_at FROM config_values JOIN apps ON "
+                                                        "apps.id = app_id WHERE apps.name = ?1 AND (?2 IS NULL OR "
+                                                        "key = ?2) ORDER BY key"));
+  query.bind(1, app).bind_optional(2, key ? std::optional<std::string>(*key) : std::nullopt);
+  std::vector<ConfigValue> values;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, query.step());
+    if (!row) {
+      break;
+    }
+    ConfigValue value;
+    value.app = std::string(app);
+    value.key = query.text(0);
+    value.value_json = query.text(1);
+    value.description = query.text(2);
+    value.revision = query.integer(3);
+    value.updated_at = query.integer(4);
+    values.push_back(std::move(value));
+  }
+  if (key && values.empty()) {
+    return not_found("config key", std::string(app) + "/" + std::string(*key));
+  }
+  return values;
+}
+
+Result<ConfigValues> SqliteStorage::list_config_values(std::string_view app) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT config_revision FROM apps WHERE name = ?1"));
+  query.bind(1, app);
+  MDS_TRY_ASSIGN(found, query.step());
+  if (!found) {
+    return not_found("app", app);
+  }
+  ConfigValues result;
+  result.revision = query.integer(0);
+  MDS_TRY_ASSIGN(values, load_config_values(app, std::nullopt));
+  result.values = std::move(values);
+  return result;
+}
+
+Result<ConfigValue> SqliteStorage::get_config_value(std::string_view app, std::string_view key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY(load_app(app));
+  MDS_TRY_ASSIGN(values, load_config_values(app, key));
+  return values.front();
+}
+
+// --- audit --------------------------------------------------------------------------
+
+Result<std::vector<AuditEntry>> SqliteStorage::list_audit(const AuditQuery &query_options) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, at, actor, action, target, detail FROM audit_log "
+                                                        "WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR target = ?2) "
+                                                        "ORDER BY id DESC LIMIT ?3"));
+  query.bind_optional(1, query_options.before_id)
+      .bind_optional(2, query_options.target)
+      .bind(3, static_cast<std::int64_t>(query_options.limit));
+  std::vector<AuditEntry> entries;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, query.step());
+    if (!row) {
+      break;
+    }
+    AuditEntry entry;
+    entry.id = query.integer(0);
+    entry.at = query.integer(1);
+    entry.actor = query.text(2);
+    entry.action = query.text(3);
+    entry.target = query.text(4);
+    entry.detail_json = query.text(5);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+Result<std::uint64_t> SqliteStorage::size_bytes() {
+  return file_size_or_zero(file_.string()) + file_size_or_zero(file_.string() + "-wal");
+}
+
+} // namespace mds::server

@@ -1,0 +1,69 @@
+// Storage on one SQLite file in WAL mode. One connection, serialised by a mutex: admin
+// traffic is light, and WAL still lets outside readers (backups, the sqlite3 shell) in
+// while the server writes.
+#ifndef MDS_SERVER_STORAGE_SQLITE_SQLITE_STORAGE_HPP
+#define MDS_SERVER_STORAGE_SQLITE_SQLITE_STORAGE_HPP
+
+#include "server/storage/sqlite/sqlite.hpp"
+#include "server/storage/storage.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+namespace mds::server {
+
+class SqliteStorage final : public Storage {
+public:
+  // Opens (creating if needed) the database file and brings its schema up to date.
+  static Result<std::unique_ptr<SqliteStorage>> open(const std::filesystem::path &file);
+
+  Result<App> create_app(const NewApp &app, const Actor &actor) override;
+  Result<std::vector<App>> list_apps() override;
+  Result<App> get_app(std::string_view name) override;
+
+  Result<Whitelist> create_whitelist(std::string_view name, WhitelistType type, const Actor &actor) override;
+  Result<WhitelistImportResult> import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
+                                                 const Actor &actor) override;
+  Result<std::vector<Whitelist>> list_whitelists() override;
+  Result<WhitelistSample> get_whitelist(std::string_view name, std::size_t sample_size) override;
+  Result<bool> whitelist_contains(std::string_view name, std::string_view id) override;
+  Status delete_whitelist(std::string_view name, const Actor &actor) override;
+
+  Result<ReleaseRule> create_rule(const NewReleaseRule &rule, const Actor &actor) override;
+  Result<std::vector<ReleaseRule>> list_rules() override;
+  Result<ReleaseRule> get_rule(std::string_view name) override;
+
+  Result<Release> create_release(const NewRelease &release, const Actor &actor) override;
+  Result<std::vector<Release>> list_releases(std::optional<std::string> app) override;
+  Result<Release> get_release(std::int64_t id) override;
+  Result<Release> change_release_progress(const ReleaseProgressChange &change, const Actor &actor) override;
+
+  Result<ConfigValue> set_config_value(std::string_view app, std::string_view key, std::string_view value_json,
+                                       const std::optional<std::string> &description, const Actor &actor) override;
+  Result<ConfigValues> list_config_values(std::string_view app) override;
+  Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) override;
+
+  Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) override;
+
+  Result<std::uint64_t> size_bytes() override;
+
+private:
+  SqliteStorage(sqlite::Connection connection, std::filesystem::path file)
+      : connection_(std::move(connection)), file_(std::move(file)) {}
+
+  Status audit(const Actor &actor, std::string_view action, std::string_view target, std::string_view detail_json);
+  Result<App> load_app(std::string_view name);
+  Result<Whitelist> load_whitelist(std::string_view name);
+  Result<ReleaseRule> load_rule(std::string_view name);
+  Result<Release> load_release(std::int64_t id);
+  Result<std::vector<ConfigValue>> load_config_values(std::string_view app, std::optional<std::string_view> key);
+
+  std::mutex mutex_;
+  sqlite::Connection connection_;
+  std::filesystem::path file_;
+};
+
+} // namespace mds::server
+
+#endif

@@ -1,0 +1,200 @@
+// The server's state, as domain operations. SQLite implements it today (SqliteStorage);
+// a PostgreSQL backend can implement the same interface for several stateless server
+// instances. Every mutation is atomic and writes its audit-log row in the same
+// transaction, so the log never disagrees with the state. Implementations are
+// thread-safe.
+#ifndef MDS_SERVER_STORAGE_STORAGE_HPP
+#define MDS_SERVER_STORAGE_STORAGE_HPP
+
+#include "server/releases/release_stage.hpp"
+
+#include <mds/error.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mds::server {
+
+enum class Platform { Android, Ios };
+const char *to_string(Platform platform);
+std::optional<Platform> platform_from_string(std::string_view name);
+
+enum class WhitelistType { User, Device };
+const char *to_string(WhitelistType type);
+std::optional<WhitelistType> whitelist_type_from_string(std::string_view name);
+
+// Who made a change: the admin token holder's identity.
+using Actor = std::string;
+
+// A publisher's ECDSA P-256 public key, as core::crypto::PublicKey reads and writes it.
+struct PublisherKey {
+  std::string key_id; // hex SHA-256 of the key's DER
+  std::string pem;    // canonical SubjectPublicKeyInfo PEM
+};
+
+struct NewApp {
+  std::string name;
+  Platform platform = Platform::Android;
+  std::vector<PublisherKey> publisher_keys;
+};
+
+struct App : NewApp {
+  std::int64_t id = 0;
+  std::int64_t created_at = 0;
+};
+
+struct Whitelist {
+  std::string name;
+  WhitelistType type = WhitelistType::User;
+  std::uint64_t entry_count = 0;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+struct WhitelistSample {
+  Whitelist whitelist;
+  std::vector<std::string> sample; // the first entries in sort order
+};
+
+// Ids for a whitelist import, pulled one at a time so an import of millions of ids never
+// sits in memory. A failure aborts the import and leaves the list as it was.
+class IdSource {
+public:
+  virtual ~IdSource() = default;
+  // The next id; nullopt at the end. The view stays valid until the next call.
+  virtual Result<std::optional<std::string_view>> next() = 0;
+};
+
+struct WhitelistImportResult {
+  Whitelist whitelist;
+  std::uint64_t ids_read = 0;
+  std::uint64_t duplicates = 0;
+  bool created = false;
+};
+
+struct NewReleaseRule {
+  std::string name;
+  std::string description;
+  std::string filters_json; // the parsed filters, as targeting::filters_to_json writes them
+};
+
+struct ReleaseRule : NewReleaseRule {
+  std::int64_t id = 0;
+  std::int64_t created_at = 0;
+};
+
+enum class ReleaseKind { Package, Config };
+const char *to_string(ReleaseKind kind);
+
+struct TimeWindow {
+  std::int64_t start = 0; // Unix seconds
+  std::int64_t end = 0;
+  std::uint64_t cap = 0; // at most this many distinct devices admitted
+};
+
+struct NewRelease {
+  std::string app;
+  ReleaseKind kind = ReleaseKind::Package;
+  std::string package_id;      // kind Package
+  std::string package_version; // kind Package
+  std::string config_json;     // kind Config: a JSON object of key → value
+  std::vector<std::string> whitelists;
+  std::vector<std::string> rules;
+  std::string filters_json;
+  std::optional<TimeWindow> window;
+  ReleaseProgress progress; // initial stage (draft, gray or full) and percentage
+  std::string salt;         // for percentage bucketing; fixed for the release's life
+};
+
+struct Release : NewRelease {
+  std::int64_t id = 0;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+// A compare-and-set of a release's progress: refused with Conflict if the release is no
+// longer at `expected` (another operator moved it first).
+struct ReleaseProgressChange {
+  std::int64_t release_id = 0;
+  ReleaseAction action = ReleaseAction::Promote;
+  ReleaseProgress expected;
+  ReleaseProgress next;
+};
+
+// A config key's default value: what a device gets when no release changes it.
+struct ConfigValue {
+  std::string app;
+  std::string key;
+  std::string value_json; // any JSON value
+  std::string description;
+  std::int64_t revision = 0; // the app's config revision when this value was set
+  std::int64_t updated_at = 0;
+};
+
+struct ConfigValues {
+  std::int64_t revision = 0; // rises with every change to the app's config
+  std::vector<ConfigValue> values;
+};
+
+struct AuditEntry {
+  std::int64_t id = 0;
+  std::int64_t at = 0;
+  std::string actor;
+  std::string action; // "app.create", "release.promote", ...
+  std::string target; // "app/com.example", "release/12", ...
+  std::string detail_json;
+};
+
+struct AuditQuery {
+  std::size_t limit = 100;
+  std::optional<std::int64_t> before_id; // for paging backwards
+  std::optional<std::string> target;
+};
+
+class Storage {
+public:
+  virtual ~Storage() = default;
+
+  virtual Result<App> create_app(const NewApp &app, const Actor &actor) = 0;
+  virtual Result<std::vector<App>> list_apps() = 0;
+  virtual Result<App> get_app(std::string_view name) = 0;
+
+  virtual Result<Whitelist> create_whitelist(std::string_view name, WhitelistType type, const Actor &actor) = 0;
+  // Replaces the list's entries with the ids from `ids` (creating the list if needed).
+  // Refused with Conflict if the list exists with another type.
+  virtual Result<WhitelistImportResult> import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
+                                                         const Actor &actor) = 0;
+  virtual Result<std::vector<Whitelist>> list_whitelists() = 0;
+  virtual Result<WhitelistSample> get_whitelist(std::string_view name, std::size_t sample_size) = 0;
+  virtual Result<bool> whitelist_contains(std::string_view name, std::string_view id) = 0;
+  // Refused with Conflict while a release that is not ended or rolled back uses the list.
+  virtual Status delete_whitelist(std::string_view name, const Actor &actor) = 0;
+
+  virtual Result<ReleaseRule> create_rule(const NewReleaseRule &rule, const Actor &actor) = 0;
+  virtual Result<std::vector<ReleaseRule>> list_rules() = 0;
+  virtual Result<ReleaseRule> get_rule(std::string_view name) = 0;
+
+  virtual Result<Release> create_release(const NewRelease &release, const Actor &actor) = 0;
+  virtual Result<std::vector<Release>> list_releases(std::optional<std::string> app) = 0;
+  virtual Result<Release> get_release(std::int64_t id) = 0;
+  virtual Result<Release> change_release_progress(const ReleaseProgressChange &change, const Actor &actor) = 0;
+
+  // Sets a key's default value, creating the key if needed, and raises the app's config
+  // revision. A nullopt description keeps the current one ("" for a new key).
+  virtual Result<ConfigValue> set_config_value(std::string_view app, std::string_view key, std::string_view value_json,
+                                               const std::optional<std::string> &description, const Actor &actor) = 0;
+  virtual Result<ConfigValues> list_config_values(std::string_view app) = 0;
+  virtual Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) = 0;
+
+  virtual Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) = 0;
+
+  // Bytes the state occupies on disk, for /metrics.
+  virtual Result<std::uint64_t> size_bytes() = 0;
+};
+
+} // namespace mds::server
+
+#endif

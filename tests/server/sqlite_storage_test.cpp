@@ -1,0 +1,240 @@
+#include "server/storage/data_dir.hpp"
+#include "server/storage/sqlite/schema.hpp"
+#include "server/storage/sqlite/sqlite_storage.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <fstream>
+
+using namespace mds::server;
+using mds::ErrorCode;
+
+namespace {
+
+class VectorIds final : public IdSource {
+public:
+  explicit VectorIds(std::vector<std::string> ids, std::optional<std::size_t> fail_at = std::nullopt)
+      : ids_(std::move(ids)), fail_at_(fail_at) {}
+  mds::Result<std::optional<std::string_view>> next() override {
+    if (fail_at_ && position_ == *fail_at_) {
+      return mds::make_error(ErrorCode::InvalidArgument, "bad id");
+    }
+    if (position_ == ids_.size()) {
+      return std::optional<std::string_view>();
+    }
+    return std::optional<std::string_view>(ids_[position_++]);
+  }
+
+private:
+  std::vector<std::string> ids_;
+  std::optional<std::size_t> fail_at_;
+  std::size_t position_ = 0;
+};
+
+NewApp example_app(const std::string &name = "com.example") {
+  NewApp app;
+  app.name = name;
+  app.platform = Platform::Ios;
+  app.publisher_keys = {{std::string(64, 'a'), "-----BEGIN PUBLIC KEY-----\nA\n-----END PUBLIC KEY-----\n"}};
+  return app;
+}
+
+NewRelease package_release(const std::string &app = "com.example") {
+  NewRelease release;
+  release.app = app;
+  release.package_id = "home";
+  release.package_version = "3";
+  release.filters_json = "[]";
+  release.salt = "00";
+  return release;
+}
+
+} // namespace
+
+TEST_CASE("the database is created in WAL mode with the latest schema", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db");
+  REQUIRE(storage.ok());
+  sqlite3 *db = nullptr;
+  REQUIRE(sqlite3_open((temp / "mds.db").c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt *statement = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr);
+  REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char *>(sqlite3_column_text(statement, 0))) == "wal");
+  sqlite3_finalize(statement);
+  sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &statement, nullptr);
+  REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(statement, 0) == mds::server::sqlite::latest_schema_version());
+  sqlite3_finalize(statement);
+  // A database from a newer server is refused rather than misread.
+  sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  storage->reset();
+  CHECK(SqliteStorage::open(temp / "mds.db").code() == ErrorCode::Unsupported);
+}
+
+TEST_CASE("apps: create, get, list, duplicates refused, state survives reopening", "[storage]") {
+  mds::test::TempDir temp;
+  {
+    auto storage = SqliteStorage::open(temp / "mds.db").value();
+    auto created = storage->create_app(example_app(), "alice");
+    REQUIRE(created.ok());
+    CHECK(created->platform == Platform::Ios);
+    CHECK(storage->create_app(example_app(), "alice").code() == ErrorCode::AlreadyExists);
+    CHECK(storage->get_app("nope").code() == ErrorCode::NotFound);
+  }
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  auto app = storage->get_app("com.example");
+  REQUIRE(app.ok());
+  REQUIRE(app->publisher_keys.size() == 1);
+  CHECK(app->publisher_keys[0].key_id == std::string(64, 'a'));
+  CHECK(storage->list_apps()->size() == 1);
+  auto audit = storage->list_audit({});
+  REQUIRE(audit.ok());
+  REQUIRE(audit->size() == 1);
+  CHECK(audit->front().actor == "alice");
+  CHECK(audit->front().action == "app.create");
+  CHECK(audit->front().target == "app/com.example");
+}
+
+TEST_CASE("whitelist import replaces entries atomically", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  VectorIds first({"u3", "u1", "u2", "u1"});
+  auto imported = storage->import_whitelist("beta", WhitelistType::User, first, "alice");
+  REQUIRE(imported.ok());
+  CHECK(imported->created);
+  CHECK(imported->ids_read == 4);
+  CHECK(imported->duplicates == 1);
+  CHECK(imported->whitelist.entry_count == 3);
+  CHECK(storage->get_whitelist("beta", 2)->sample == std::vector<std::string>{"u1", "u2"});
+  CHECK(storage->whitelist_contains("beta", "u3").value());
+  CHECK_FALSE(storage->whitelist_contains("beta", "u4").value());
+
+  // A failing source leaves the previous content.
+  VectorIds failing({"x1", "x2"}, 1);
+  CHECK(storage->import_whitelist("beta", WhitelistType::User, failing, "alice").code() == ErrorCode::InvalidArgument);
+  CHECK(storage->get_whitelist("beta", 10)->sample == std::vector<std::string>{"u1", "u2", "u3"});
+
+  VectorIds wrong_type({"d1"});
+  CHECK(storage->import_whitelist("beta", WhitelistType::Device, wrong_type, "alice").code() == ErrorCode::Conflict);
+
+  VectorIds second({"v1"});
+  imported = storage->import_whitelist("beta", WhitelistType::User, second, "bob");
+  REQUIRE(imported.ok());
+  CHECK_FALSE(imported->created);
+  CHECK(storage->get_whitelist("beta", 10)->sample == std::vector<std::string>{"v1"});
+  CHECK(storage->list_whitelists()->front().entry_count == 1);
+}
+
+TEST_CASE("whitelists in use by a release cannot be deleted", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  REQUIRE(storage->create_app(example_app(), "alice").ok());
+  REQUIRE(storage->create_whitelist("used", WhitelistType::Device, "alice").ok());
+  REQUIRE(storage->create_whitelist("free", WhitelistType::Device, "alice").ok());
+  CHECK(storage->create_whitelist("free", WhitelistType::User, "alice").code() == ErrorCode::AlreadyExists);
+  auto release = package_release();
+  release.whitelists = {"used"};
+  REQUIRE(storage->create_release(release, "alice").ok());
+  CHECK(storage->delete_whitelist("used", "alice").code() == ErrorCode::Conflict);
+  CHECK(storage->delete_whitelist("free", "alice").ok());
+  CHECK(storage->delete_whitelist("free", "alice").code() == ErrorCode::NotFound);
+}
+
+TEST_CASE("releases: references are checked, progress changes compare and set", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  CHECK(storage->create_release(package_release(), "alice").code() == ErrorCode::NotFound); // no app
+  REQUIRE(storage->create_app(example_app(), "alice").ok());
+
+  auto missing_list = package_release();
+  missing_list.whitelists = {"nope"};
+  CHECK(storage->create_release(missing_list, "alice").code() == ErrorCode::NotFound);
+  auto missing_rule = package_release();
+  missing_rule.rules = {"nope"};
+  CHECK(storage->create_release(missing_rule, "alice").code() == ErrorCode::NotFound);
+  CHECK(storage->list_releases(std::nullopt)->empty()); // the failed creations left nothing
+
+  REQUIRE(storage->create_rule({"vip", "", "[]"}, "alice").ok());
+  auto release = package_release();
+  release.rules = {"vip"};
+  release.window = TimeWindow{100, 200, 50};
+  auto created = storage->create_release(release, "alice");
+  REQUIRE(created.ok());
+  CHECK(created->id == 1);
+  CHECK(created->rules == std::vector<std::string>{"vip"});
+  REQUIRE(created->window);
+  CHECK(created->window->cap == 50);
+
+  const ReleaseProgress draft{ReleaseStage::Draft, std::nullopt, 0};
+  const ReleaseProgress gray{ReleaseStage::Gray, std::nullopt, 500};
+  auto changed = storage->change_release_progress({1, ReleaseAction::Promote, draft, gray}, "bob");
+  REQUIRE(changed.ok());
+  CHECK(changed->progress.stage == ReleaseStage::Gray);
+  CHECK(changed->progress.percent_bp == 500);
+  // The same change again finds the release no longer in draft.
+  CHECK(storage->change_release_progress({1, ReleaseAction::Promote, draft, gray}, "bob").code() ==
+        ErrorCode::Conflict);
+  CHECK(storage->change_release_progress({7, ReleaseAction::Promote, draft, gray}, "bob").code() ==
+        ErrorCode::NotFound);
+
+  auto audit = storage->list_audit({});
+  REQUIRE(audit.ok());
+  CHECK(audit->front().action == "release.promote");
+  CHECK(audit->front().actor == "bob");
+  AuditQuery by_target;
+  by_target.target = "release/1";
+  CHECK(storage->list_audit(by_target)->size() == 2);
+  AuditQuery page;
+  page.limit = 1;
+  page.before_id = audit->front().id;
+  CHECK(storage->list_audit(page)->front().id == audit->front().id - 1);
+}
+
+TEST_CASE("a second server on the same data directory is refused", "[storage]") {
+  mds::test::TempDir temp;
+  auto first = DataDir::open(temp / "data");
+  REQUIRE(first.ok());
+  CHECK(std::filesystem::is_directory(first->blobs_dir()));
+  CHECK(DataDir::open(temp / "data").code() == ErrorCode::Locked);
+  std::ofstream(temp / "file") << "x";
+  CHECK(DataDir::open(temp / "file").code() == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("config values: set, overwrite, list, with a rising revision", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  CHECK(storage->set_config_value("com.example", "k", "1", std::nullopt, "alice").code() == ErrorCode::NotFound);
+  REQUIRE(storage->create_app(example_app(), "alice").ok());
+  CHECK(storage->list_config_values("com.example")->revision == 0);
+
+  auto first = storage->set_config_value("com.example", "banner", R"("hello")", std::string("home banner"), "alice");
+  REQUIRE(first.ok());
+  CHECK(first->revision == 1);
+  CHECK(first->description == "home banner");
+  auto second = storage->set_config_value("com.example", "timeout", "30", std::nullopt, "alice");
+  REQUIRE(second.ok());
+  CHECK(second->revision == 2);
+  CHECK(second->description.empty());
+  // Overwriting keeps the description unless a new one is given.
+  auto third = storage->set_config_value("com.example", "banner", R"("bye")", std::nullopt, "bob");
+  REQUIRE(third.ok());
+  CHECK(third->revision == 3);
+  CHECK(third->value_json == R"("bye")");
+  CHECK(third->description == "home banner");
+
+  auto all = storage->list_config_values("com.example");
+  REQUIRE(all.ok());
+  CHECK(all->revision == 3);
+  REQUIRE(all->values.size() == 2);
+  CHECK(all->values[0].key == "banner");
+  CHECK(all->values[1].key == "timeout");
+  CHECK(storage->get_config_value("com.example", "timeout")->value_json == "30");
+  CHECK(storage->get_config_value("com.example", "nope").code() == ErrorCode::NotFound);
+  CHECK(storage->get_config_value("com.other", "timeout").code() == ErrorCode::NotFound);
+  CHECK(storage->list_audit({})->front().action == "config.set");
+}
