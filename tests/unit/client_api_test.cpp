@@ -393,3 +393,55 @@ TEST_CASE("Foreground syncs only when the last attempt is older than the minimum
   REQUIRE(second);
   CHECK(second->sequence == first->sequence + 1);
 }
+
+TEST_CASE("The last answer survives a restart: the upgrade on offer and its prompt decision", "[client][api]") {
+  mds::test::TempDir dir;
+  const std::string hash(64, 'c');
+  const std::string answer = R"({"poll_interval":600,"upgrade":{"release":"r7","package":"app","version":"10.3.0",)"
+                             R"("mode":"single","remind_days":3,"notes":"faster","envelope":"e","downloads":[)"
+                             R"({"kind":"full","url":"/v1/blobs/)" +
+                             hash + R"(","size":123,"sha256":")" + hash + R"("}]}})";
+  {
+    auto store = mds::state::Store::open(dir.path());
+    REQUIRE(store);
+    REQUIRE((*store)->set_metas({{"check_etag", "\"a1\""}, {"check_answer", answer}}));
+  }
+  {
+    auto client = make_client(options_in(dir.path()));
+    auto upgrade = client->pending_upgrade();
+    REQUIRE(upgrade);
+    CHECK(upgrade->version == "10.3.0");
+    CHECK(upgrade->mode == mds::UpgradeMode::Single);
+    CHECK(upgrade->notes == "faster");
+    CHECK(upgrade->size == 123);
+    CHECK(upgrade->sha256 == hash);
+    CHECK(upgrade->download_url == "https://mds.example.com/v1/blobs/" + hash);
+    CHECK(upgrade->should_prompt);
+    CHECK(client->upgrade_prompt_shown("10.2.9").code() == ErrorCode::NotFound);
+    REQUIRE(client->upgrade_prompt_shown("10.3.0"));
+    CHECK_FALSE(client->pending_upgrade()->should_prompt); // single: again in 3 days
+  }
+  {
+    auto client = make_client(options_in(dir.path()));
+    REQUIRE(client->pending_upgrade());
+    CHECK_FALSE(client->pending_upgrade()->should_prompt); // the prompt was kept too
+  }
+  auto store = mds::state::Store::open(dir.path());
+  REQUIRE(store);
+  auto events = (*store)->oldest_events(10);
+  REQUIRE(events);
+  REQUIRE(events->size() == 1);
+  CHECK(events->front().json.find("\"type\":\"prompt_shown\",") != std::string::npos);
+  CHECK(events->front().json.find("\"version\":\"10.3.0\"") != std::string::npos);
+
+  // A stored answer that no longer parses is dropped with its ETag.
+  REQUIRE((*store)->set_metas({{"check_answer", "{\"poll_interval\":0}"}}));
+  store->reset();
+  {
+    auto client = make_client(options_in(dir.path()));
+    CHECK_FALSE(client->pending_upgrade());
+  }
+  auto reopened = mds::state::Store::open(dir.path());
+  REQUIRE(reopened);
+  CHECK((*reopened)->meta("check_etag")->value_or("?").empty());
+}

@@ -43,6 +43,7 @@ template <typename T, typename Body> T value_or_fallback(T fallback, Body &&body
 }
 
 constexpr const char *kEtagKey = "check_etag";
+constexpr const char *kAnswerKey = "check_answer"; // the last 200 answer, for 304s after a restart
 constexpr const char *kOfferedKey = "upgrade_offered";
 
 std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
@@ -429,15 +430,34 @@ private:
       return offered;
     }
     // Remembered only once everything the answer says is applied, so a 304 never hides
-    // an answer that was lost half-way.
-    if (!response->etag.empty()) {
-      if (auto saved = store_->set_meta(kEtagKey, response->etag); !saved) {
-        return saved;
-      }
+    // an answer that was lost half-way; the answer itself, so a 304 after a restart still
+    // knows the upgrade on offer.
+    return store_->set_metas({{kEtagKey, response->etag}, {kAnswerKey, response->body}});
+  }
+
+public:
+  // What the last good answer said that is not cached elsewhere: the upgrade on offer and
+  // the poll interval. An unreadable stored answer also drops its ETag, so the next
+  // check gets a full answer.
+  Status restore_last_answer() {
+    auto body = store_->meta(kAnswerKey);
+    if (!body) {
+      return std::move(body).error();
     }
+    if (!body->has_value() || (*body)->empty()) {
+      return {};
+    }
+    auto answer = transport::parse_check_answer(**body, options_.caps.check_response_bytes);
+    if (!answer) {
+      return store_->set_metas({{kEtagKey, ""}, {kAnswerKey, ""}});
+    }
+    server_poll_ = answer->poll_interval_seconds;
+    std::lock_guard<std::mutex> lock(mutex_);
+    upgrade_offer_ = answer->upgrade;
     return {};
   }
 
+private:
   Status apply_config(const transport::ConfigUpdate &update) {
     auto current = config();
     if (update.revision == current->revision && update.values == current->values) {
@@ -613,6 +633,9 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) noexcept {
       return std::move(config).error();
     }
     auto impl = std::make_unique<Impl>(std::move(options), std::move(*store), std::move(device_id), std::move(*config));
+    if (auto restored = impl->restore_last_answer(); !restored) {
+      return std::move(restored).error();
+    }
     return std::unique_ptr<Client>(new Client(std::move(impl)));
   });
 }

@@ -460,6 +460,25 @@ Status Store::set_meta(const std::string &key, const std::string &value) {
   return write.run();
 }
 
+Status Store::set_metas(const std::vector<std::pair<std::string, std::string>> &pairs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction transaction(db_);
+  if (!transaction.begun()) {
+    return transaction.begun();
+  }
+  Statement write(db_,
+                  "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  for (const auto &[key, value] : pairs) {
+    write.bind(1, key);
+    write.bind(2, value);
+    if (auto status = write.run(); !status) {
+      return status;
+    }
+    write.reset();
+  }
+  return transaction.commit();
+}
+
 Result<std::string> Store::device_id(const std::string &generated) {
   auto kept = meta("device_id");
   if (!kept) {

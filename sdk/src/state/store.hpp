@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -74,6 +75,8 @@ public:
 
   Result<std::optional<std::string>> meta(const std::string &key);
   Status set_meta(const std::string &key, const std::string &value);
+  // Several keys in one transaction.
+  Status set_metas(const std::vector<std::pair<std::string, std::string>> &pairs);
 
   // Floors and installed versions, per kind ("offline", "hotpatch", "upgrade").
   Result<std::optional<std::string>> floor(const std::string &kind, const std::string &package);
