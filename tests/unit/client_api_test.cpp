@@ -82,6 +82,9 @@ TEST_CASE("create() names the bad option", "[client][api]") {
       {"server_url", [](ClientOptions &o) { o.server_url = ""; }},
       {"server_url", [](ClientOptions &o) { o.server_url = "ftp://x"; }},
       {"server_url", [](ClientOptions &o) { o.server_url = "https://a b"; }},
+      {"server_url", [](ClientOptions &o) { o.server_url = "http://mds.example.com"; }},
+      {"server_url", [](ClientOptions &o) { o.server_url = "http://127.0.0.1.evil.example"; }},
+      {"server_url", [](ClientOptions &o) { o.server_url = "http://localhost@evil.example"; }},
       {"app_id", [](ClientOptions &o) { o.app_id = ""; }},
       {"app_id", [](ClientOptions &o) { o.app_id = "a\nb"; }},
       {"platform", [](ClientOptions &o) { o.platform = ""; }},
@@ -116,6 +119,14 @@ TEST_CASE("create() names the bad option", "[client][api]") {
   }
   // Nothing was created for refused options.
   CHECK_FALSE(std::filesystem::exists(dir / "s"));
+  // Plain HTTP is for this machine only.
+  for (const char *url : {"http://127.0.0.1:8080", "http://localhost/", "http://[::1]:9", "https://mds.example.com"}) {
+    INFO(url);
+    mds::test::TempDir state;
+    ClientOptions options = options_in(state.path());
+    options.server_url = url;
+    CHECK(Client::create(options));
+  }
 }
 
 TEST_CASE("Every call before start() and after shutdown() answers without harm", "[client][api]") {

@@ -10,11 +10,12 @@
 //   // destroying the Client waits for the worker if shutdown() did not
 //
 // Threads
-//   The client owns one worker thread, started by start(). Every network exchange, every
-//   database write and every listener call happens there (listeners may be moved to the
-//   host's executor, see ClientOptions::executor). Every public member function is
-//   thread-safe and returns without waiting for the network; the only calls that wait are
-//   shutdown() and wait_for_sync(), each for at most the time it is given.
+//   The client owns one worker thread, started by start(). Every network exchange and
+//   every listener call happens there (listeners may be moved to the host's executor, see
+//   ClientOptions::executor). Every public member function is thread-safe and returns
+//   without waiting for the network; create() and upgrade_prompt_shown() write to the
+//   state directory on the caller's thread. The only calls that wait are shutdown() and
+//   wait_for_sync(), each for at most the time it is given.
 //
 // Errors
 //   No exception leaves this interface: every call is noexcept; failures come back as an
@@ -108,13 +109,15 @@ struct Schedule {
   bool sync_on_start = true;
 };
 
-// Runs a task somewhere, soon, once. The SDK hands each listener call to it. It must not
-// run the task inline when called from a task it ran itself (no re-entrancy is needed)
-// and must not throw. Empty: listeners run on the worker thread.
+// Runs a task soon, once, on a thread of the host's choice (typically posts it to the UI
+// thread's queue). The SDK calls it from the worker with each listener call; a serial
+// queue keeps listener calls in the order the SDK made them. It should not throw (what
+// it throws is dropped, and so is the task). Empty: listeners run on the worker thread.
 using Executor = std::function<void(std::function<void()>)>;
 
 struct ClientOptions {
-  std::string server_url;                          // "https://mds.example.com"; http:// only for loopback tests
+  // "https://mds.example.com"; http:// only for 127.0.0.1, [::1] and localhost (tests).
+  std::string server_url;
   std::string app_id;                              // the app as the server knows it
   std::string platform;                            // "android" or "ios" (or another lower-case word)
   std::string app_version;                         // the running app's version, "10.2.3"

@@ -33,12 +33,29 @@ bool is_lower_word(const std::string &text) {
   return true;
 }
 
+// `rest` is what follows "http://": host, then optionally ":port" and a path.
+bool is_loopback_host(const std::string &rest) {
+  for (const char *host : {"127.0.0.1", "localhost", "[::1]"}) {
+    const std::string name = host;
+    if (rest.compare(0, name.size(), name) == 0 &&
+        (rest.size() == name.size() || rest[name.size()] == ':' || rest[name.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 } // namespace
 
 Status validate_options(const ClientOptions &options) {
   const auto &url = options.server_url;
   if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
     return invalid("server_url", "must start with https:// (or http:// for tests), got \"" + url.substr(0, 80) + "\"");
+  }
+  // Configuration values are not signed: only TLS protects them, so plain HTTP is for a
+  // server on this machine (tests, local development) and nothing else.
+  if (url.rfind("http://", 0) == 0 && !is_loopback_host(url.substr(7))) {
+    return invalid("server_url", "may use http:// only for 127.0.0.1, [::1] or localhost; use https://");
   }
   if (url.size() <= 8 || has_control_characters(url) || url.find(' ') != std::string::npos) {
     return invalid("server_url", "is not a URL");
