@@ -289,3 +289,29 @@ TEST_CASE("Opening refuses an empty directory name and a directory it cannot cre
   REQUIRE_FALSE(under_file);
   CHECK(under_file.code() == ErrorCode::IoError);
 }
+
+TEST_CASE("A side file with a malformed floor does not stop the store from opening", "[state]") {
+  mds::test::TempDir dir;
+  {
+    auto store = open_store(dir.path());
+    REQUIRE(store->raise_floor("offline", "h5", "2.0.0"));
+  }
+  overwrite(dir / "floors.json",
+            R"({"format":1,"device_id":"d","floors":{"offline/h5":"1.0.0","offline/x":"not a version","nokind":"1"}})");
+  OpenReport report;
+  auto store = open_store(dir.path(), &report);
+  CHECK(floor_of(*store, "offline", "h5") == "2.0.0"); // the database's higher floor wins
+  CHECK(floor_of(*store, "offline", "x").empty());
+  CHECK(report.rebuild_reason.find("side file floor dropped") != std::string::npos);
+  auto id = store->device_id("other");
+  REQUIRE(id);
+  CHECK_FALSE(id->empty());
+  // The side file was brought up to the database's floor, so losing the database now
+  // does not bring 1.0.0 back.
+  store.reset();
+  std::filesystem::remove(dir / "mds.db");
+  std::filesystem::remove(dir / "mds.db-wal");
+  std::filesystem::remove(dir / "mds.db-shm");
+  auto rebuilt = open_store(dir.path());
+  CHECK(floor_of(*rebuilt, "offline", "h5") == "2.0.0");
+}

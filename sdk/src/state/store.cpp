@@ -421,12 +421,26 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path &director
     }
     store->side_floors_ = merged;
   }
-  for (const auto &[key, version] : store->side_floors_) {
-    const auto slash = key.find('/');
-    if (slash == std::string::npos) {
-      continue;
+  if (store->side_floors_ != side->floors) {
+    // The database knew higher floors than the side file: bring the file up.
+    std::lock_guard<std::mutex> lock(store->mutex_);
+    if (auto written = store->write_side_file_locked(); !written) {
+      return std::move(written).error();
     }
-    if (auto raised = store->raise_floor(key.substr(0, slash), key.substr(slash + 1), version); !raised) {
+  }
+  const auto merged = store->side_floors_;
+  for (const auto &[key, version] : merged) {
+    const auto slash = key.find('/');
+    auto raised = slash == std::string::npos
+                      ? Status(make_error(ErrorCode::VersionInvalid, "no kind in \"" + key + "\""))
+                      : store->raise_floor(key.substr(0, slash), key.substr(slash + 1), version);
+    if (!raised && raised.code() == ErrorCode::VersionInvalid) {
+      // Never written by this code: outside damage. Dropped rather than refusing to start;
+      // a valid floor of the same package in the database still holds.
+      store->side_floors_.erase(key);
+      out.rebuild_reason += (out.rebuild_reason.empty() ? "" : "; ") + std::string("side file floor dropped: ") +
+                            describe(raised.error());
+    } else if (!raised) {
       return std::move(raised).error();
     }
   }
