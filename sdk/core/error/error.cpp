@@ -69,6 +69,7 @@ constexpr ErrorName kNames[] = {
     {ErrorCode::TlsFailure, "tls_failure"},
     {ErrorCode::TlsPinMismatch, "tls_pin_mismatch"},
     {ErrorCode::RangeMismatch, "range_mismatch"},
+    {ErrorCode::NetworkInterrupted, "network_interrupted"},
     {ErrorCode::StorageCorrupt, "storage_corrupt"},
     {ErrorCode::StorageFailure, "storage_failure"},
     {ErrorCode::Unauthorized, "unauthorized"},

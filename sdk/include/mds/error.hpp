@@ -90,6 +90,7 @@ enum class ErrorCode : std::uint16_t {
   TlsFailure = 604,         // TLS handshake or certificate verification failed
   TlsPinMismatch = 605,     // the server's public key matches no pin
   RangeMismatch = 606,      // a resumed download did not continue the same content
+  NetworkInterrupted = 607, // the connection broke before the answer was complete
 
   // 7xx: on-device or server storage
   StorageCorrupt = 700, // the database failed its integrity check

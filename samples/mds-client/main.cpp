@@ -1,0 +1,278 @@
+// mds-client: a host app on the command line, built on the public SDK API only
+// (<mds/client.hpp>). Outside tests drive it; its flags and output are fixed by
+// DESIGN.md "Interfaces that outside tests drive".
+//
+//   mds-client --server URL --app APP --state DIR --device-id D [--user-id U]
+//              --app-version V [--sdk NAME=V]... [--attr K=V]... --trusted-key PUB
+//              [--platform P] [--timeout SECONDS] [--json]
+//     sync           one JSON object on stdout; exit 1 when the sync failed
+//     config get KEY the cached value as JSON; exit 1 when the key is absent
+//
+// Errors go to stderr as "mds-client: <name> (<code>): <message>". Exit status: 0 success,
+// 1 failure, 2 bad command line.
+#include <mds/client.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char *kUsage = "usage: mds-client --server URL --app APP --state DIR --device-id D [--user-id U]\n"
+                               "                  --app-version V [--sdk NAME=V]... [--attr K=V]... --trusted-key PUB\n"
+                               "                  [--platform P] [--timeout SECONDS] [--json]\n"
+                               "                  (sync | config get KEY)\n";
+
+struct CommandLine {
+  std::map<std::string, std::vector<std::string>> values;
+  std::vector<std::string> positionals;
+  bool json = false;
+
+  const std::string *last(const std::string &name) const {
+    auto found = values.find(name);
+    return found == values.end() || found->second.empty() ? nullptr : &found->second.back();
+  }
+};
+
+// `--name value` and `--name=value`; every option must be known.
+bool parse(int argc, char **argv, CommandLine &out, std::string &problem) {
+  static const char *const kWithValue[] = {"server", "app",  "state",       "device-id", "user-id", "app-version",
+                                           "sdk",    "attr", "trusted-key", "platform",  "timeout"};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--json") {
+      out.json = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0 || arg == "--") {
+      out.positionals.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    bool inline_value = false;
+    if (const auto equals = name.find('='); equals != std::string::npos) {
+      value = name.substr(equals + 1);
+      name = name.substr(0, equals);
+      inline_value = true;
+    }
+    bool known = false;
+    for (const char *option : kWithValue) {
+      known = known || name == option;
+    }
+    if (!known) {
+      problem = "unknown option --" + name;
+      return false;
+    }
+    if (!inline_value) {
+      if (i + 1 >= argc) {
+        problem = "--" + name + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+    out.values[name].push_back(value);
+  }
+  return true;
+}
+
+bool split_pair(const std::string &text, std::string &key, std::string &value) {
+  const auto equals = text.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    return false;
+  }
+  key = text.substr(0, equals);
+  value = text.substr(equals + 1);
+  return true;
+}
+
+std::string json_string(const std::string &text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof(escaped), "\\u%04x", static_cast<unsigned>(c));
+        out += escaped;
+      } else {
+        out += c;
+      }
+    }
+  }
+  return out + "\"";
+}
+
+bool g_json = false; // --json: errors on stderr as {"error": {"code", "name", "message"}}
+
+int fail(const mds::Error &error) {
+  if (g_json) {
+    std::cerr << "{\"error\": {\"code\": " << static_cast<unsigned>(error.code)
+              << ", \"name\": " << json_string(mds::to_string(error.code))
+              << ", \"message\": " << json_string(error.message) << "}}\n";
+  } else {
+    std::cerr << "mds-client: " << mds::describe(error) << "\n";
+  }
+  return 1;
+}
+
+int usage(const std::string &problem) {
+  fail(mds::make_error(mds::ErrorCode::InvalidArgument, problem));
+  std::cerr << kUsage;
+  return 2;
+}
+
+std::string sync_json(mds::Client &client, const mds::Result<mds::SyncReport> &report) {
+  const bool ok = report && report->status.ok();
+  std::string out = "{\"ok\": ";
+  out += ok ? "true" : "false";
+  // Offline packages and hotpatches arrive with later SDK work; the shape is fixed now.
+  out += ", \"offline\": {}, \"hotpatch\": {\"version\": null, \"state\": \"none\"}, \"config\": {";
+  bool first = true;
+  for (const auto &[key, value] : client.config_values()) {
+    out += (first ? "" : ", ") + json_string(key) + ": " + value;
+    first = false;
+  }
+  out += "}, \"upgrade\": ";
+  if (auto upgrade = client.pending_upgrade()) {
+    out += "{\"version\": " + json_string(upgrade->version) +
+           ", \"mode\": " + json_string(mds::to_string(upgrade->mode)) +
+           ", \"prompt\": " + (upgrade->should_prompt ? "true" : "false") + "}";
+  } else {
+    out += "null";
+  }
+  out += ", \"errors\": [";
+  if (!ok) {
+    const mds::Error &error = report ? report->status.error() : report.error();
+    out += "{\"code\": " + std::to_string(static_cast<unsigned>(error.code)) +
+           ", \"name\": " + json_string(mds::to_string(error.code)) + ", \"message\": " + json_string(error.message) +
+           "}";
+  }
+  out += "]}";
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CommandLine line;
+  std::string problem;
+  const bool parsed = parse(argc, argv, line, problem);
+  g_json = line.json;
+  if (!parsed) {
+    return usage(problem);
+  }
+  for (const char *required : {"server", "app", "state", "app-version", "trusted-key"}) {
+    if (line.last(required) == nullptr) {
+      return usage(std::string("--") + required + " is required");
+    }
+  }
+  const auto &command = line.positionals;
+  const bool is_sync = command.size() == 1 && command[0] == "sync";
+  const bool is_config_get = command.size() == 3 && command[0] == "config" && command[1] == "get";
+  if (!is_sync && !is_config_get) {
+    return usage("expected a subcommand: sync, or config get KEY");
+  }
+  if (is_sync && line.last("device-id") == nullptr) {
+    return usage("--device-id is required");
+  }
+
+  mds::ClientOptions options;
+  options.server_url = *line.last("server");
+  options.app_id = *line.last("app");
+  options.state_directory = *line.last("state");
+  options.app_version = *line.last("app-version");
+  options.platform = line.last("platform") != nullptr ? *line.last("platform") : "android";
+  if (line.last("device-id") != nullptr) {
+    options.device.id = *line.last("device-id");
+  }
+  if (line.last("user-id") != nullptr) {
+    options.user_id = *line.last("user-id");
+  }
+  for (const auto &pair : line.values["sdk"]) {
+    std::string name, version;
+    if (!split_pair(pair, name, version)) {
+      return usage("--sdk takes NAME=VERSION, got \"" + pair + "\"");
+    }
+    options.sdk_versions[name] = version;
+  }
+  for (const auto &pair : line.values["attr"]) {
+    std::string key, value;
+    if (!split_pair(pair, key, value)) {
+      return usage("--attr takes KEY=VALUE, got \"" + pair + "\"");
+    }
+    options.attributes[key] = value;
+  }
+  for (const auto &path : line.values["trusted-key"]) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return fail(mds::make_error(mds::ErrorCode::NotFound, "cannot read trusted key " + path));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    options.trusted_public_keys.push_back(text.str());
+  }
+  long timeout_seconds = 60;
+  if (const std::string *timeout = line.last("timeout")) {
+    try {
+      timeout_seconds = std::stol(*timeout);
+    } catch (...) {
+      timeout_seconds = 0;
+    }
+    if (timeout_seconds <= 0) {
+      return usage("--timeout takes a positive number of seconds");
+    }
+  }
+  options.schedule.sync_on_start = true;
+
+  auto created = mds::Client::create(std::move(options));
+  if (!created) {
+    return fail(created.error());
+  }
+  mds::Client &client = **created;
+
+  if (is_config_get) {
+    const std::string &key = command[2];
+    auto values = client.config_values();
+    auto found = values.find(key);
+    if (found == values.end()) {
+      return fail(mds::make_error(mds::ErrorCode::NotFound, "no configuration value for \"" + key + "\""));
+    }
+    std::cout << found->second << "\n";
+    return 0;
+  }
+
+  if (auto started = client.start(); !started) {
+    return fail(started.error());
+  }
+  auto report = client.wait_for_sync(0, std::chrono::seconds(timeout_seconds));
+  client.shutdown(std::chrono::seconds(5));
+  std::cout << sync_json(client, report) << "\n";
+  if (!report) {
+    return fail(report.error());
+  }
+  if (!report->status) {
+    return fail(report->status.error());
+  }
+  return 0;
+}

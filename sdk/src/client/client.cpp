@@ -1,0 +1,797 @@
+#include <mds/client.hpp>
+
+#include "client/decisions.hpp"
+#include "client/validate.hpp"
+#include "core/json/json.hpp"
+#include "state/store.hpp"
+#include "transport/http.hpp"
+#include "transport/protocol.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <variant>
+
+namespace mds {
+namespace {
+
+// The one wall exceptions stop at: every public entry runs its body through here.
+template <typename T, typename Body> Result<T> guarded(Body &&body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc &) {
+    return make_error(ErrorCode::Internal, "out of memory");
+  } catch (const std::exception &e) {
+    try {
+      return make_error(ErrorCode::Internal, std::string("unexpected exception: ") + e.what());
+    } catch (...) {
+      return make_error(ErrorCode::Internal, "unexpected exception");
+    }
+  } catch (...) {
+    return make_error(ErrorCode::Internal, "unexpected exception");
+  }
+}
+
+template <typename T, typename Body> T value_or_fallback(T fallback, Body &&body) noexcept {
+  try {
+    return body();
+  } catch (...) {
+    return fallback;
+  }
+}
+
+constexpr const char *kEtagKey = "check_etag";
+constexpr const char *kAnswerKey = "check_answer"; // the last 200 answer, for 304s after a restart
+constexpr const char *kOfferedKey = "upgrade_offered";
+
+std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
+}
+
+} // namespace
+
+using ConfigListener = std::function<void(const ConfigChange &)>;
+using UpgradeListener = std::function<void(const UpgradeInfo &)>;
+using InstalledListener = std::function<void(const PackageInstalled &)>;
+using ErrorListener = std::function<void(const Error &)>;
+
+struct KeyedConfigListener {
+  std::string key; // empty: every key
+  ConfigListener listener;
+};
+using AnyListener = std::variant<KeyedConfigListener, UpgradeListener, InstalledListener, ErrorListener>;
+
+class Client::Impl {
+public:
+  Impl(ClientOptions options, std::unique_ptr<state::Store> store, std::string device_id, state::ConfigSnapshot config)
+      : options_(std::move(options)), store_(std::move(store)), device_id_(std::move(device_id)),
+        config_(std::make_shared<const state::ConfigSnapshot>(std::move(config))),
+        http_(http_settings(options_), &cancel_), random_(std::random_device{}()) {}
+
+  ~Impl() { stop_and_join(); }
+
+  enum class Phase { Created, Running, Stopped };
+
+  Status start() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (phase_ == Phase::Running) {
+      return make_error(ErrorCode::Conflict, "the client is already started");
+    }
+    if (phase_ == Phase::Stopped) {
+      return make_error(ErrorCode::ShutDown, "the client was shut down");
+    }
+    sync_requested_ = options_.schedule.sync_on_start;
+    next_sync_ = std::chrono::steady_clock::now() + options_.schedule.poll_interval;
+    phase_ = Phase::Running;
+    worker_ = std::thread([this] { run(); });
+    return {};
+  }
+
+  bool shutdown(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (phase_ == Phase::Created) {
+      phase_ = Phase::Stopped;
+      return true;
+    }
+    phase_ = Phase::Stopped;
+    cancel_ = true;
+    wake_.notify_all();
+    sync_done_.notify_all();
+    if (std::this_thread::get_id() == worker_id_) {
+      return false;
+    }
+    const bool finished = worker_finished_cv_.wait_for(lock, timeout, [this] { return worker_finished_; });
+    lock.unlock();
+    if (finished) {
+      join();
+    }
+    return finished;
+  }
+
+  void stop_and_join() {
+    bool on_worker = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      phase_ = Phase::Stopped;
+      cancel_ = true;
+      wake_.notify_all();
+      sync_done_.notify_all();
+      on_worker = std::this_thread::get_id() == worker_id_;
+    }
+    if (!on_worker) {
+      join();
+    } else if (worker_.joinable()) {
+      worker_.detach(); // destroyed from its own listener: the thread ends right after
+    }
+  }
+
+  Status request_sync(bool foreground) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto status = running_locked(); !status) {
+      return status;
+    }
+    if (foreground) {
+      const auto since = std::chrono::steady_clock::now() - last_attempt_;
+      if (has_attempted_ && since < options_.schedule.min_poll_interval) {
+        return {};
+      }
+    }
+    sync_requested_ = true;
+    wake_.notify_all();
+    return {};
+  }
+
+  Result<SyncReport> last_sync() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!last_report_) {
+      return make_error(ErrorCode::NotFound, "no sync has finished yet");
+    }
+    return *last_report_;
+  }
+
+  Result<SyncReport> wait_for_sync(std::uint64_t after, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (std::this_thread::get_id() == worker_id_) {
+      return make_error(ErrorCode::Conflict, "wait_for_sync() on the worker thread would wait for itself");
+    }
+    if (auto status = running_locked(); !status) {
+      return std::move(status).error();
+    }
+    const bool done = sync_done_.wait_for(
+        lock, timeout, [&] { return phase_ != Phase::Running || (last_report_ && last_report_->sequence > after); });
+    if (last_report_ && last_report_->sequence > after) {
+      return *last_report_;
+    }
+    if (!done) {
+      return make_error(ErrorCode::Timeout, "no sync finished within " + std::to_string(timeout.count()) + " ms");
+    }
+    return make_error(ErrorCode::ShutDown, "the client was shut down while waiting");
+  }
+
+  const std::string &device_id() const { return device_id_; }
+
+  std::shared_ptr<const state::ConfigSnapshot> config() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return config_;
+  }
+
+  std::optional<UpgradeInfo> pending_upgrade() const {
+    std::optional<transport::UpgradeOffer> offer;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      offer = upgrade_offer_;
+    }
+    if (!offer) {
+      return std::nullopt;
+    }
+    return upgrade_info(*offer);
+  }
+
+  Status upgrade_prompt_shown(std::string_view version) {
+    if (version.empty()) {
+      return make_error(ErrorCode::InvalidArgument, "version is empty");
+    }
+    std::optional<transport::UpgradeOffer> offer;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      offer = upgrade_offer_;
+    }
+    if (!offer || offer->package.version != version) {
+      return make_error(ErrorCode::NotFound, "version " + std::string(version) + " is not the upgrade offered");
+    }
+    const auto now = std::chrono::system_clock::now();
+    if (auto status = store_->record_prompt(offer->package.version, unix_seconds(now)); !status) {
+      return status;
+    }
+    return queue_event("prompt_shown", offer->package, std::nullopt, to_string(offer->mode));
+  }
+
+  Result<ListenerId> add_listener(AnyListener listener) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const ListenerId id = ++last_listener_id_;
+    listeners_.emplace(id, std::move(listener));
+    return id;
+  }
+
+  Status remove_listener(ListenerId id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (listeners_.erase(id) == 0) {
+      return make_error(ErrorCode::NotFound, "no listener with id " + std::to_string(id));
+    }
+    return {};
+  }
+
+private:
+  static transport::HttpSettings http_settings(const ClientOptions &options) {
+    transport::HttpSettings settings;
+    settings.connect_timeout = options.timeouts.connect;
+    settings.low_speed_bytes_per_second = options.timeouts.low_speed_bytes_per_second;
+    settings.low_speed_window = options.timeouts.low_speed_window;
+    settings.ca_file = options.tls.ca_file;
+    settings.pins = options.tls.pinned_public_keys;
+    return settings;
+  }
+
+  Status running_locked() const {
+    switch (phase_) {
+    case Phase::Created:
+      return make_error(ErrorCode::NotStarted, "start() the client first");
+    case Phase::Stopped:
+      return make_error(ErrorCode::ShutDown, "the client was shut down");
+    case Phase::Running:
+      break;
+    }
+    return {};
+  }
+
+  void join() {
+    std::lock_guard<std::mutex> lock(join_mutex_);
+    if (worker_.joinable()) {
+      worker_.join();
+    }
+  }
+
+  UpgradeInfo upgrade_info(const transport::UpgradeOffer &offer) const {
+    UpgradeInfo info;
+    info.release = offer.package.release;
+    info.package = offer.package.package;
+    info.version = offer.package.version;
+    info.mode = offer.mode;
+    info.remind_days = offer.remind_days;
+    info.notes = offer.notes;
+    for (const auto &download : offer.package.downloads) {
+      if (download.kind == "full") {
+        info.size = download.size;
+        info.sha256 = download.sha256;
+        info.download_url = transport::resolve_url(options_.server_url, download.url);
+        break;
+      }
+    }
+    std::optional<std::int64_t> last;
+    if (auto state = store_->prompt_state(offer.package.version); state && state->has_value()) {
+      last = (*state)->last_prompt_unix;
+    }
+    info.should_prompt =
+        client::should_prompt(offer.mode, offer.remind_days, last, unix_seconds(std::chrono::system_clock::now()));
+    return info;
+  }
+
+  Status queue_event(const char *type, const transport::PackageOffer &package, std::optional<std::uint32_t> code,
+                     std::string detail) {
+    transport::Event event;
+    event.id = transport::random_uuid();
+    event.type = type;
+    event.time = transport::iso8601_utc(std::chrono::system_clock::now());
+    event.release = package.release;
+    event.package = package.package;
+    event.version = package.version;
+    event.code = code;
+    event.detail = std::move(detail);
+    return store_->enqueue_event({event.id, transport::event_json(event)}, options_.caps.event_queue);
+  }
+
+  // Hands `task` to the executor, or runs it here; a listener's exception stops here.
+  void dispatch(std::function<void()> task) {
+    auto safe = [task = std::move(task)]() noexcept {
+      try {
+        task();
+      } catch (...) {
+      }
+    };
+    if (options_.executor) {
+      try {
+        options_.executor(std::move(safe));
+      } catch (...) {
+      }
+    } else {
+      safe();
+    }
+  }
+
+  template <typename L> std::vector<L> listeners_of() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<L> out;
+    for (const auto &[id, listener] : listeners_) {
+      if (const auto *typed = std::get_if<L>(&listener)) {
+        out.push_back(*typed);
+      }
+    }
+    return out;
+  }
+
+  void report_error(const Error &error) {
+    for (auto &listener : listeners_of<ErrorListener>()) {
+      dispatch([listener, error] { listener(error); });
+    }
+  }
+
+  void run() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      worker_id_ = std::this_thread::get_id();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (phase_ == Phase::Running) {
+      // A requested sync still waits out a server's Retry-After; a scheduled one is
+      // never earlier than it anyway.
+      const auto now = std::chrono::steady_clock::now();
+      const auto due = sync_requested_ ? std::max(not_before_, now) : next_sync_;
+      if (now < due) {
+        wake_.wait_until(lock, due); // woken early by a request or shutdown: look again
+        continue;
+      }
+      sync_requested_ = false;
+      has_attempted_ = true;
+      last_attempt_ = std::chrono::steady_clock::now();
+      lock.unlock();
+      SyncReport report = sync_once();
+      lock.lock();
+      next_sync_ = std::chrono::steady_clock::now() + report.next_sync;
+      not_before_ = std::chrono::steady_clock::now() + last_retry_after_.value_or(std::chrono::seconds(0));
+      report.sequence = ++sequence_;
+      last_report_ = report;
+      sync_done_.notify_all();
+      if (!report.status && report.status.code() != ErrorCode::Cancelled) {
+        lock.unlock();
+        report_error(report.status.error());
+        lock.lock();
+      }
+    }
+    worker_finished_ = true;
+    worker_finished_cv_.notify_all();
+  }
+
+  SyncReport sync_once() {
+    SyncReport report;
+    std::optional<std::chrono::seconds> retry_after;
+    Status status = guarded<void>([&]() -> Status { return check(report, retry_after); });
+    if (status) {
+      if (auto sent = guarded<void>([&] { return flush_events(); }); !sent && sent.code() != ErrorCode::Cancelled) {
+        report_error(sent.error());
+      }
+    }
+    last_retry_after_ = retry_after;
+    report.finished_at = std::chrono::system_clock::now();
+    report.status = status;
+    consecutive_failures_ = status ? 0 : consecutive_failures_ + 1;
+    report.next_sync =
+        client::next_sync_delay(options_.schedule, server_poll_, consecutive_failures_, retry_after, random_);
+    report.config_revision = config()->revision;
+    report.upgrade = pending_upgrade();
+    return report;
+  }
+
+  Status check(SyncReport &report, std::optional<std::chrono::seconds> &retry_after) {
+    transport::CheckInput input;
+    input.device_id = device_id_;
+    input.config_revision = config()->revision;
+    auto offline = store_->installed("offline");
+    if (!offline) {
+      return std::move(offline).error();
+    }
+    input.offline = std::move(*offline);
+
+    transport::HttpRequest request;
+    request.method = "POST";
+    request.url = transport::resolve_url(options_.server_url, "/v1/check");
+    request.body = transport::build_check_request(options_, input);
+    request.max_response_bytes = options_.caps.check_response_bytes;
+    request.deadline = options_.timeouts.request_deadline;
+    auto etag = store_->meta(kEtagKey);
+    if (etag && etag->has_value() && !(*etag)->empty()) {
+      request.headers.push_back("If-None-Match: " + **etag);
+    }
+    auto response = http_.perform(request);
+    if (!response) {
+      return std::move(response).error();
+    }
+    retry_after = response->retry_after;
+    if (response->status == 304) {
+      report.not_modified = true;
+      return {};
+    }
+    if (response->status != 200) {
+      return make_error(ErrorCode::HttpStatus, "POST /v1/check: HTTP " + std::to_string(response->status) + ": " +
+                                                   transport::describe_error_body(response->body));
+    }
+    auto answer = transport::parse_check_answer(response->body, options_.caps.check_response_bytes);
+    if (!answer) {
+      return make_error(answer.code(), "POST /v1/check: " + answer.error().message);
+    }
+    server_poll_ = answer->poll_interval_seconds;
+    if (answer->config) {
+      if (auto applied = apply_config(*answer->config); !applied) {
+        return applied;
+      }
+    }
+    if (auto offered = apply_upgrade(answer->upgrade); !offered) {
+      return offered;
+    }
+    // Remembered only once everything the answer says is applied, so a 304 never hides
+    // an answer that was lost half-way; the answer itself, so a 304 after a restart still
+    // knows the upgrade on offer.
+    return store_->set_metas({{kEtagKey, response->etag}, {kAnswerKey, response->body}});
+  }
+
+public:
+  // What the last good answer said that is not cached elsewhere: the upgrade on offer and
+  // the poll interval. An unreadable stored answer also drops its ETag, so the next
+  // check gets a full answer.
+  Status restore_last_answer() {
+    auto body = store_->meta(kAnswerKey);
+    if (!body) {
+      return std::move(body).error();
+    }
+    if (!body->has_value() || (*body)->empty()) {
+      return {};
+    }
+    auto answer = transport::parse_check_answer(**body, options_.caps.check_response_bytes);
+    if (!answer) {
+      return store_->set_metas({{kEtagKey, ""}, {kAnswerKey, ""}});
+    }
+    server_poll_ = answer->poll_interval_seconds;
+    std::lock_guard<std::mutex> lock(mutex_);
+    upgrade_offer_ = answer->upgrade;
+    return {};
+  }
+
+private:
+  Status apply_config(const transport::ConfigUpdate &update) {
+    auto current = config();
+    if (update.revision == current->revision && update.values == current->values) {
+      return {};
+    }
+    state::ConfigSnapshot next;
+    next.revision = update.revision;
+    next.values = update.values;
+    if (auto saved = store_->replace_config(next); !saved) {
+      return saved;
+    }
+    auto snapshot = std::make_shared<const state::ConfigSnapshot>(std::move(next));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      config_ = snapshot;
+    }
+    const auto changes = client::config_changes(current->values, snapshot->values, snapshot->revision);
+    const auto listeners = listeners_of<KeyedConfigListener>();
+    for (const auto &change : changes) {
+      for (const auto &entry : listeners) {
+        if (entry.key.empty() || entry.key == change.key) {
+          dispatch([listener = entry.listener, change] { listener(change); });
+        }
+      }
+    }
+    return {};
+  }
+
+  Status apply_upgrade(const std::optional<transport::UpgradeOffer> &offer) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      upgrade_offer_ = offer;
+    }
+    if (!offer) {
+      return {};
+    }
+    auto offered = store_->meta(kOfferedKey);
+    if (!offered) {
+      return std::move(offered).error();
+    }
+    const std::string identity = offer->package.release + "/" + offer->package.version;
+    if (offered->has_value() && **offered == identity) {
+      return {};
+    }
+    if (auto queued = queue_event("offered", offer->package, std::nullopt, to_string(offer->mode)); !queued) {
+      return queued;
+    }
+    if (auto saved = store_->set_meta(kOfferedKey, identity); !saved) {
+      return saved;
+    }
+    const UpgradeInfo info = upgrade_info(*offer);
+    for (auto &listener : listeners_of<UpgradeListener>()) {
+      dispatch([listener, info] { listener(info); });
+    }
+    return {};
+  }
+
+  Status flush_events() {
+    // Bounded per sync, so a huge backlog cannot hold the worker.
+    for (int batch = 0; batch < 20; ++batch) {
+      auto events = store_->oldest_events(static_cast<std::uint32_t>(transport::kMaxEventsPerRequest));
+      if (!events) {
+        return std::move(events).error();
+      }
+      if (events->empty()) {
+        return {};
+      }
+      std::vector<std::string> objects;
+      for (const auto &event : *events) {
+        objects.push_back(event.json);
+      }
+      transport::HttpRequest request;
+      request.method = "POST";
+      request.url = transport::resolve_url(options_.server_url, "/v1/events");
+      request.body = transport::build_events_request(options_.app_id, device_id_, objects);
+      request.max_response_bytes = options_.caps.events_response_bytes;
+      request.deadline = options_.timeouts.request_deadline;
+      auto response = http_.perform(request);
+      if (!response) {
+        return std::move(response).error();
+      }
+      if (response->status != 200) {
+        return make_error(ErrorCode::HttpStatus, "POST /v1/events: HTTP " + std::to_string(response->status) + ": " +
+                                                     transport::describe_error_body(response->body));
+      }
+      auto accepted = transport::parse_events_answer(response->body, options_.caps.events_response_bytes);
+      if (!accepted) {
+        return make_error(accepted.code(), "POST /v1/events: " + accepted.error().message);
+      }
+      auto deleted = store_->delete_events(*accepted);
+      if (!deleted) {
+        return std::move(deleted).error();
+      }
+      if (*deleted == 0) {
+        return {}; // the server took none of them: try again next sync
+      }
+    }
+    return {};
+  }
+
+  const ClientOptions options_;
+  const std::unique_ptr<state::Store> store_;
+  const std::string device_id_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable sync_done_;
+  std::condition_variable worker_finished_cv_;
+  Phase phase_ = Phase::Created;
+  bool sync_requested_ = false;
+  bool worker_finished_ = false;
+  bool has_attempted_ = false;
+  std::chrono::steady_clock::time_point last_attempt_;
+  std::chrono::steady_clock::time_point next_sync_;
+  std::chrono::steady_clock::time_point not_before_; // Retry-After
+  std::optional<SyncReport> last_report_;
+  std::uint64_t sequence_ = 0;
+  std::shared_ptr<const state::ConfigSnapshot> config_;
+  std::optional<transport::UpgradeOffer> upgrade_offer_;
+  std::map<ListenerId, AnyListener> listeners_;
+  ListenerId last_listener_id_ = 0;
+  std::thread::id worker_id_;
+
+  std::mutex join_mutex_;
+  std::thread worker_;
+  std::atomic<bool> cancel_{false};
+  transport::Http http_;
+
+  // Worker only.
+  std::mt19937_64 random_;
+  unsigned consecutive_failures_ = 0;
+  std::optional<std::uint32_t> server_poll_;
+  std::optional<std::chrono::seconds> last_retry_after_;
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::create(ClientOptions options) noexcept {
+  return guarded<std::unique_ptr<Client>>([&]() -> Result<std::unique_ptr<Client>> {
+    if (auto valid = client::validate_options(options); !valid) {
+      return std::move(valid).error();
+    }
+    state::OpenReport opened;
+    auto store = state::Store::open(options.state_directory, &opened);
+    if (!store) {
+      return std::move(store).error();
+    }
+    if (opened.rebuilt) {
+      // The server learns of it with the next batch of events (SECURITY.md #21).
+      transport::Event event;
+      event.id = transport::random_uuid();
+      event.type = "failed";
+      event.time = transport::iso8601_utc(std::chrono::system_clock::now());
+      event.code = static_cast<std::uint32_t>(ErrorCode::StorageCorrupt);
+      event.detail = "state database rebuilt: " + opened.rebuild_reason.substr(0, 200);
+      if (auto queued = (*store)->enqueue_event({event.id, transport::event_json(event)}, options.caps.event_queue);
+          !queued) {
+        return std::move(queued).error();
+      }
+    }
+    std::string device_id = options.device.id;
+    if (device_id.empty()) {
+      auto kept = (*store)->device_id(transport::random_uuid());
+      if (!kept) {
+        return std::move(kept).error();
+      }
+      device_id = *kept;
+    }
+    auto config = (*store)->load_config();
+    if (!config) {
+      return std::move(config).error();
+    }
+    auto impl = std::make_unique<Impl>(std::move(options), std::move(*store), std::move(device_id), std::move(*config));
+    if (auto restored = impl->restore_last_answer(); !restored) {
+      return std::move(restored).error();
+    }
+    return std::unique_ptr<Client>(new Client(std::move(impl)));
+  });
+}
+
+Status Client::start() noexcept {
+  return guarded<void>([&] { return impl_->start(); });
+}
+
+bool Client::shutdown(std::chrono::milliseconds timeout) noexcept {
+  return value_or_fallback(false, [&] { return impl_->shutdown(timeout); });
+}
+
+Status Client::sync_now() noexcept {
+  return guarded<void>([&] { return impl_->request_sync(false); });
+}
+
+Status Client::notify_foreground() noexcept {
+  return guarded<void>([&] { return impl_->request_sync(true); });
+}
+
+Result<SyncReport> Client::last_sync() const noexcept {
+  return guarded<SyncReport>([&] { return impl_->last_sync(); });
+}
+
+Result<SyncReport> Client::wait_for_sync(std::uint64_t after_sequence, std::chrono::milliseconds timeout) noexcept {
+  return guarded<SyncReport>([&] { return impl_->wait_for_sync(after_sequence, timeout); });
+}
+
+std::string Client::device_id() const noexcept {
+  return value_or_fallback(std::string(), [&] { return impl_->device_id(); });
+}
+
+namespace {
+
+// The parsed value of `key`, or nullopt when absent or unparseable.
+std::optional<core::json::Document> config_value(const std::shared_ptr<const state::ConfigSnapshot> &config,
+                                                 std::string_view key) {
+  auto found = config->values.find(std::string(key));
+  if (found == config->values.end()) {
+    return std::nullopt;
+  }
+  auto doc = core::json::parse(found->second);
+  if (!doc) {
+    return std::nullopt;
+  }
+  return std::move(*doc);
+}
+
+} // namespace
+
+std::string Client::get_string(std::string_view key, std::string_view fallback) const noexcept {
+  return value_or_fallback(std::string(), [&] {
+    auto doc = config_value(impl_->config(), key);
+    if (!doc || !doc->root().IsString()) {
+      return std::string(fallback);
+    }
+    return std::string(core::json::view(doc->root()));
+  });
+}
+
+bool Client::get_bool(std::string_view key, bool fallback) const noexcept {
+  return value_or_fallback(fallback, [&] {
+    auto doc = config_value(impl_->config(), key);
+    return doc && doc->root().IsBool() ? doc->root().GetBool() : fallback;
+  });
+}
+
+std::int64_t Client::get_int64(std::string_view key, std::int64_t fallback) const noexcept {
+  return value_or_fallback(fallback, [&] {
+    auto doc = config_value(impl_->config(), key);
+    return doc && doc->root().IsInt64() ? doc->root().GetInt64() : fallback;
+  });
+}
+
+double Client::get_double(std::string_view key, double fallback) const noexcept {
+  return value_or_fallback(fallback, [&] {
+    auto doc = config_value(impl_->config(), key);
+    return doc && doc->root().IsNumber() ? doc->root().GetDouble() : fallback;
+  });
+}
+
+std::string Client::get_json(std::string_view key, std::string_view fallback) const noexcept {
+  return value_or_fallback(std::string(), [&] {
+    auto config = impl_->config();
+    auto found = config->values.find(std::string(key));
+    return found == config->values.end() ? std::string(fallback) : found->second;
+  });
+}
+
+std::map<std::string, std::string> Client::config_values() const noexcept {
+  return value_or_fallback(std::map<std::string, std::string>(), [&] { return impl_->config()->values; });
+}
+
+std::int64_t Client::config_revision() const noexcept {
+  return value_or_fallback(std::int64_t{0}, [&] { return impl_->config()->revision; });
+}
+
+std::optional<UpgradeInfo> Client::pending_upgrade() const noexcept {
+  return value_or_fallback(std::optional<UpgradeInfo>(), [&] { return impl_->pending_upgrade(); });
+}
+
+Status Client::upgrade_prompt_shown(std::string_view version) noexcept {
+  return guarded<void>([&] { return impl_->upgrade_prompt_shown(version); });
+}
+
+Result<ListenerId> Client::on_config_changed(std::string key,
+                                             std::function<void(const ConfigChange &)> listener) noexcept {
+  return guarded<ListenerId>([&]() -> Result<ListenerId> {
+    if (key.empty()) {
+      return make_error(ErrorCode::InvalidArgument, "key is empty (use on_any_config_changed for every key)");
+    }
+    if (!listener) {
+      return make_error(ErrorCode::InvalidArgument, "listener is empty");
+    }
+    return impl_->add_listener(KeyedConfigListener{std::move(key), std::move(listener)});
+  });
+}
+
+Result<ListenerId> Client::on_any_config_changed(std::function<void(const ConfigChange &)> listener) noexcept {
+  return guarded<ListenerId>([&]() -> Result<ListenerId> {
+    if (!listener) {
+      return make_error(ErrorCode::InvalidArgument, "listener is empty");
+    }
+    return impl_->add_listener(KeyedConfigListener{std::string(), std::move(listener)});
+  });
+}
+
+Result<ListenerId> Client::on_upgrade_found(std::function<void(const UpgradeInfo &)> listener) noexcept {
+  return guarded<ListenerId>([&]() -> Result<ListenerId> {
+    if (!listener) {
+      return make_error(ErrorCode::InvalidArgument, "listener is empty");
+    }
+    return impl_->add_listener(UpgradeListener(std::move(listener)));
+  });
+}
+
+Result<ListenerId> Client::on_package_installed(std::function<void(const PackageInstalled &)> listener) noexcept {
+  return guarded<ListenerId>([&]() -> Result<ListenerId> {
+    if (!listener) {
+      return make_error(ErrorCode::InvalidArgument, "listener is empty");
+    }
+    return impl_->add_listener(InstalledListener(std::move(listener)));
+  });
+}
+
+Result<ListenerId> Client::on_error(std::function<void(const Error &)> listener) noexcept {
+  return guarded<ListenerId>([&]() -> Result<ListenerId> {
+    if (!listener) {
+      return make_error(ErrorCode::InvalidArgument, "listener is empty");
+    }
+    return impl_->add_listener(ErrorListener(std::move(listener)));
+  });
+}
+
+Status Client::remove_listener(ListenerId id) noexcept {
+  return guarded<void>([&] { return impl_->remove_listener(id); });
+}
+
+} // namespace mds

@@ -1,0 +1,125 @@
+// The client's durable state: one SQLite database in WAL mode at <dir>/mds.db, owned by
+// one Store at a time through an flock on <dir>/mds.lock, plus a small side file
+// <dir>/floors.json with what must survive a rebuilt database (the version floors and the
+// device id).
+//
+// Floors: the highest version accepted per (kind, package). raise_floor() refuses to go
+// down (VersionRollback). The side file is written before the database commit, and at
+// open the database takes the higher of its own floor and the side file's, so neither a
+// crash between the two writes nor a lost, corrupt or older database lowers a floor.
+//
+// Thread-safety: every member function locks one mutex; the Store may be shared.
+#ifndef MDS_SRC_STATE_STORE_HPP
+#define MDS_SRC_STATE_STORE_HPP
+
+#include <mds/error.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+struct sqlite3;
+
+namespace mds::state {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct ConfigSnapshot {
+  std::int64_t revision = 0;
+  std::map<std::string, std::string> values; // key -> compact JSON text
+};
+
+struct QueuedEvent {
+  std::string id;   // the event's uuid
+  std::string json; // the whole event object
+};
+
+struct PromptState {
+  std::string version;
+  std::int64_t last_prompt_unix = 0; // 0: never prompted
+  std::int64_t prompt_count = 0;
+};
+
+struct DownloadCheckpoint {
+  std::string key; // what is downloaded, e.g. "upgrade/app/10.3.0"
+  std::string url;
+  std::string etag; // validator for If-Range
+  std::uint64_t expected_size = 0;
+  std::string sha256;
+};
+
+// How open() found the directory.
+struct OpenReport {
+  bool created = false; // no database existed
+  bool rebuilt = false; // the database was unreadable and was replaced
+  std::string rebuild_reason;
+};
+
+class Store {
+public:
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path &directory, OpenReport *report = nullptr);
+  ~Store();
+  Store(const Store &) = delete;
+  Store &operator=(const Store &) = delete;
+
+  const std::filesystem::path &directory() const { return directory_; }
+
+  // The device id kept here; when none is kept yet, `generated` is stored and returned.
+  Result<std::string> device_id(const std::string &generated);
+
+  Result<std::optional<std::string>> meta(const std::string &key);
+  Status set_meta(const std::string &key, const std::string &value);
+  // Several keys in one transaction.
+  Status set_metas(const std::vector<std::pair<std::string, std::string>> &pairs);
+
+  // Floors and installed versions, per kind ("offline", "hotpatch", "upgrade").
+  Result<std::optional<std::string>> floor(const std::string &kind, const std::string &package);
+  Status raise_floor(const std::string &kind, const std::string &package, const std::string &version);
+  // Marks `version` installed and raises the floor to it, in one transaction.
+  Status set_installed(const std::string &kind, const std::string &package, const std::string &version);
+  Result<std::map<std::string, std::string>> installed(const std::string &kind);
+
+  Result<ConfigSnapshot> load_config();
+  // Replaces the whole configuration in one transaction.
+  Status replace_config(const ConfigSnapshot &config);
+
+  // Appends an event; when more than `capacity` are queued, the oldest go and the dropped
+  // counter grows by their number.
+  Status enqueue_event(const QueuedEvent &event, std::uint32_t capacity);
+  Result<std::vector<QueuedEvent>> oldest_events(std::uint32_t limit);
+  // Deletes the events with these ids (unknown ids are ignored); returns how many went.
+  Result<std::uint64_t> delete_events(const std::vector<std::string> &ids);
+  Result<std::uint64_t> event_count();
+  Result<std::uint64_t> events_dropped();
+
+  Result<std::optional<PromptState>> prompt_state(const std::string &version);
+  Status record_prompt(const std::string &version, std::int64_t now_unix);
+
+  Result<std::optional<DownloadCheckpoint>> checkpoint(const std::string &key);
+  Status save_checkpoint(const DownloadCheckpoint &checkpoint);
+  Status clear_checkpoint(const std::string &key);
+
+private:
+  Store(std::filesystem::path directory, int lock_fd, sqlite3 *db);
+  Status write_side_file_locked();
+
+  std::filesystem::path directory_;
+  int lock_fd_;
+  sqlite3 *db_;
+  std::mutex mutex_;
+  std::map<std::string, std::string> side_floors_;
+  std::string side_device_id_;
+};
+
+// The side file's name in the state directory.
+inline constexpr const char *kSideFileName = "floors.json";
+
+} // namespace mds::state
+
+#endif

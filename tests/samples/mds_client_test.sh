@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# mds-client as outside tests drive it, without a server: command-line refusals, the sync
+# output's shape when the server is unreachable, the cached configuration, the lock.
+#   mds_client_test.sh MDS_CLIENT KEYS_DIR
+set -uo pipefail
+client=$1
+keys=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+
+passed=0
+failed=0
+# expect_exit NAME STATUS COMMAND... : exit status must be STATUS
+expect_exit() {
+  local name=$1 want=$2; shift 2
+  "$@" >out.txt 2>err.txt
+  local got=$?
+  if [ "$got" -eq "$want" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $name: exit $got, wanted $want"; cat out.txt err.txt; fi
+}
+# expect_in NAME FILE TEXT : FILE contains TEXT
+expect_in() {
+  if grep -qF -- "$3" "$2"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $1: $2 lacks $3"; cat "$2"; fi
+}
+
+# A loopback port with nobody listening (bound, then released).
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 9)
+base=(--server "http://127.0.0.1:$port" --app demo --state "$work/state" --app-version 10.2.3
+      --trusted-key "$keys/p256-public.pem" --timeout 30)
+
+expect_exit "no subcommand" 2 "$client" "${base[@]}" --device-id d1
+expect_in "usage names the problem" err.txt "invalid_argument (100)"
+expect_exit "unknown option" 2 "$client" "${base[@]}" --device-id d1 --colour red sync
+expect_in "unknown option named" err.txt "--colour"
+expect_exit "sync without device id" 2 "$client" "${base[@]}" sync
+expect_exit "bad --sdk" 2 "$client" "${base[@]}" --device-id d1 --sdk payment sync
+expect_exit "bad --attr" 2 "$client" "${base[@]}" --device-id d1 --attr =x sync
+expect_exit "missing key file" 1 "$client" "${base[@]/p256-public.pem/absent.pem}" --device-id d1 sync
+expect_exit "RSA key refused" 1 "$client" "${base[@]/p256-public.pem/rsa-public.pem}" --device-id d1 sync
+expect_in "RSA key refused as invalid argument" err.txt "invalid_argument (100)"
+expect_exit "bad app version" 1 "$client" "${base[@]/10.2.3/ten}" --device-id d1 sync
+expect_exit "json errors" 2 "$client" --json "${base[@]}" --device-id d1
+expect_in "json error document" err.txt '{"error": {"code": 100, "name": "invalid_argument"'
+
+expect_exit "config get before any sync" 1 "$client" "${base[@]}" config get welcome.text
+expect_in "config get names the key" err.txt 'not_found (102): no configuration value for "welcome.text"'
+
+expect_exit "sync with the server down" 1 "$client" "${base[@]}" --device-id d1 --user-id u1 \
+  --sdk mds=0.1.0 --attr tier=gold sync
+expect_in "sync output shape" out.txt '{"ok": false, "offline": {}, "hotpatch": {"version": null, "state": "none"}, "config": {}, "upgrade": null, "errors": [{"code": 600, "name": "network_unreachable"'
+expect_in "sync error on stderr" err.txt "network_unreachable (600)"
+
+# A state directory held by a running client refuses a second one.
+mkdir -p "$work/state"
+exec 9>"$work/state/mds.lock"
+if command -v flock >/dev/null; then
+  flock -n 9
+  expect_exit "second process on the state directory" 1 "$client" "${base[@]}" --device-id d1 sync
+  expect_in "locked" err.txt "locked (107)"
+  flock -u 9
+fi
+exec 9>&-
+
+echo "mds-client: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
