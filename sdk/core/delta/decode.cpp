@@ -483,8 +483,7 @@ private:
     ZSTD_inBuffer input{bytes.data(), length, 0};
     bool frame_ended = false;
     for (;;) {
-      // Never let zstd produce more than one byte beyond the declared size: that byte
-      // proves the bomb, and it is not written.
+      // Never let zstd produce more than one byte beyond the declared size.
       const std::uint64_t allowed = frame_.target->size - frame_output_ + 1;
       ZSTD_outBuffer output{chunk_.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk_.size(), allowed)),
                             0};
@@ -492,17 +491,19 @@ private:
       if (ZSTD_isError(result)) {
         return zstd_error(result);
       }
-      frame_output_ += output.pos;
-      if (frame_output_ > frame_.target->size) {
-        return make_error(ErrorCode::DecompressionBomb, frame_.target->path + " decompresses beyond its " +
-                                                            std::to_string(frame_.target->size) + " bytes");
-      }
-      if (output.pos > 0) {
-        const ByteView produced(chunk_.data(), output.pos);
+      // Up to the declared size the bytes are written; a byte beyond it proves the bomb.
+      const std::size_t within = static_cast<std::size_t>(std::min<std::uint64_t>(output.pos, allowed - 1));
+      if (within > 0) {
+        const ByteView produced(chunk_.data(), within);
         frame_hash_.update(produced);
         if (Status s = sink_.write_output(produced); !s) {
           return std::move(s).error();
         }
+      }
+      frame_output_ += output.pos;
+      if (frame_output_ > frame_.target->size) {
+        return make_error(ErrorCode::DecompressionBomb, frame_.target->path + " decompresses beyond its " +
+                                                            std::to_string(frame_.target->size) + " bytes");
       }
       if (result == 0) {
         frame_ended = true;
