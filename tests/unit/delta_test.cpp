@@ -1,6 +1,7 @@
 #include "core/crypto/encoding.hpp"
 #include "core/crypto/sha256.hpp"
 #include "core/delta/delta.hpp"
+#include "fuzz/delta_fixture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,6 +9,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <string>
@@ -670,4 +673,25 @@ TEST_CASE("delta: a sink's error is passed through and stops the reader") {
   CHECK(reader.feed(ByteView()).code() == ErrorCode::DiskFull);
   CHECK(reader.finish().code() == ErrorCode::DiskFull);
   CHECK(sink.references_open == 0);
+}
+
+TEST_CASE("delta: the fuzzer's seeds are what the encoder writes for its fixture") {
+  const mds::fuzz::Tree base = mds::fuzz::delta_base_tree();
+  const mds::fuzz::Tree target = mds::fuzz::delta_target_tree();
+  const mds::fuzz::Tree empty;
+  const Manifest b = mds::fuzz::delta_manifest(base, "1.0.0");
+  const Manifest t = mds::fuzz::delta_manifest(target, "1.1.0");
+  struct Seed {
+    const char *file;
+    const Manifest &base;
+    const mds::fuzz::Tree &tree;
+  };
+  for (const Seed &seed : {Seed{"update.delta", b, base}, Seed{"full.delta", Manifest{}, empty}}) {
+    INFO(seed.file);
+    std::ifstream in(std::string(MDS_TEST_DATA_DIR) + "/../fuzz/corpus/fuzz_delta/" + seed.file, std::ios::binary);
+    const Bytes stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const Bytes encoded = encode_delta(seed.base, bytes_from(seed.tree), t, bytes_from(target)).value();
+    CHECK(stored == encoded);
+    CHECK(apply(seed.base, t, seed.tree, stored).ok());
+  }
 }
