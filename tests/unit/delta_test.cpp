@@ -384,6 +384,58 @@ TEST_CASE("delta: a 3 MB file with a small edit travels as a small fraction of i
   CHECK(memory < (12u << 20));
 }
 
+TEST_CASE("delta: applying a large package keeps the decoder's heap bounded by one file's window") {
+  // 8 files of 4 MiB and one of 24 MiB, each changed a little. Source-like text is
+  // expensive to make, so files are built from a 64 KiB random block with variations.
+  const Bytes block = random_bytes(64u << 10, 5);
+  auto make = [&block](std::size_t size, std::uint8_t salt) {
+    Bytes out;
+    out.reserve(size);
+    while (out.size() < size) {
+      out.insert(out.end(), block.begin(), block.end());
+      out.push_back(salt++);
+    }
+    out.resize(size);
+    return out;
+  };
+  Tree base;
+  for (int i = 0; i < 8; ++i) {
+    base["chunks/c" + std::to_string(i) + ".bin"] = make(4u << 20, static_cast<std::uint8_t>(i));
+  }
+  base["big.bin"] = make(24u << 20, 99);
+  Tree target = base;
+  for (auto &[path, bytes] : target) {
+    bytes[bytes.size() / 2] ^= 0xFF;
+  }
+
+  class PeakSink : public MemorySink {
+  public:
+    using MemorySink::MemorySink;
+    Status write_output(ByteView chunk) override {
+      peak = std::max(peak, reader->codec_memory());
+      return MemorySink::write_output(chunk);
+    }
+    const DeltaReader *reader = nullptr;
+    std::size_t peak = 0;
+  };
+  const Manifest b = manifest_of(base), t = manifest_of(target, "1.1.0");
+  EncodeOptions fast;
+  fast.compression_level = 1;
+  const Bytes delta = encode_delta(b, bytes_from(base), t, bytes_from(target), fast).value();
+  PeakSink sink(base);
+  DeltaReader reader(b, t, sink);
+  sink.reader = &reader;
+  for (std::size_t at = 0; at < delta.size(); at += 4096) {
+    REQUIRE(reader.feed(ByteView(delta.data() + at, std::min<std::size_t>(4096, delta.size() - at))).ok());
+  }
+  REQUIRE(reader.finish().ok());
+  CHECK(sink.written == target);
+  WARN("56 MiB package, 9 changed files: delta " << delta.size() << " bytes; peak zstd decoder heap " << sink.peak
+                                                 << " bytes");
+  // The largest file's window (its size, 24 MiB) plus zstd's own state; never the package.
+  CHECK(sink.peak < (26u << 20));
+}
+
 TEST_CASE("delta: encoding is deterministic") {
   const Tree base = small_tree();
   Tree target = base;
@@ -426,6 +478,29 @@ TEST_CASE("delta: realistic sizes (measured)") {
   WARN("JS bundle " << next.size() << " bytes, 7 of 2000 functions changed, renamed: delta " << delta
                     << " bytes, full download " << full << " bytes");
   CHECK(delta * 20 < full);
+
+  // A site of 300 small pages and scripts, 15 of them edited, 5 added, 5 removed.
+  Tree site;
+  for (std::uint32_t i = 0; i < 300; ++i) {
+    site["pages/p" + std::to_string(i) + (i % 3 == 0 ? ".js" : ".html")] =
+        text_bytes(source_like(1000 + (i * 37) % 3000, 500 + i));
+  }
+  Tree next_site = site;
+  for (std::uint32_t i = 0; i < 300; i += 20) {
+    std::string page(site["pages/p" + std::to_string(i) + ".js"].begin(),
+                     site["pages/p" + std::to_string(i) + ".js"].end());
+    page.insert(page.size() / 2, "if (flag) { track('edit'); }\n");
+    next_site["pages/p" + std::to_string(i) + ".js"] = text_bytes(page);
+  }
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    next_site.erase("pages/p" + std::to_string(1 + i * 50) + ".html");
+    next_site["pages/new" + std::to_string(i) + ".html"] = text_bytes(source_like(2000, 7000 + i));
+  }
+  const std::size_t site_delta = round_trip(site, next_site);
+  const std::size_t site_full = round_trip({}, next_site);
+  WARN("site of 300 small files, 15 edited, 5 added, 5 removed: delta " << site_delta << " bytes, full download "
+                                                                        << site_full << " bytes");
+  CHECK(site_delta * 2 < site_full);
 }
 
 // ---- failures ----

@@ -44,9 +44,13 @@ std::vector<PlanEntry> plan_delta(const Manifest &base, const Manifest &target) 
 
   std::map<std::string_view, const ManifestFile *> base_by_path;
   std::map<std::string_view, const ManifestFile *> base_by_hash;
+  std::map<std::string_view, std::vector<const ManifestFile *>> base_by_extension; // non-empty files only
   for (const ManifestFile *file : base_sorted) {
     base_by_path.emplace(file->path, file);
     base_by_hash.emplace(file->sha256, file); // keeps the first, the smallest path
+    if (file->size > 0) {
+      base_by_extension[extension_of(file->path)].push_back(file);
+    }
   }
 
   std::vector<PlanEntry> plan;
@@ -70,14 +74,13 @@ std::vector<PlanEntry> plan_delta(const Manifest &base, const Manifest &target) 
         // An added file (or one whose old version was empty): a sibling of the same type
         // and similar size shares most of its vocabulary (a renamed hashed bundle
         // "main.3f2a.js" -> "main.9c1b.js" is the common case).
-        const std::string_view extension = extension_of(file.path);
         const ManifestFile *best = nullptr;
-        for (const ManifestFile *candidate : base_sorted) {
-          if (candidate->size == 0 || extension_of(candidate->path) != extension) {
-            continue;
-          }
-          if (best == nullptr || size_distance(candidate->size, file.size) < size_distance(best->size, file.size)) {
-            best = candidate;
+        if (const auto siblings = base_by_extension.find(extension_of(file.path));
+            siblings != base_by_extension.end()) {
+          for (const ManifestFile *candidate : siblings->second) { // in path order: ties keep the first
+            if (best == nullptr || size_distance(candidate->size, file.size) < size_distance(best->size, file.size)) {
+              best = candidate;
+            }
           }
         }
         if (best != nullptr) {
