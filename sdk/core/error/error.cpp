@@ -60,6 +60,7 @@ constexpr ErrorName kNames[] = {
     {ErrorCode::DecompressionBomb, "decompression_bomb"},
     {ErrorCode::DeltaInvalid, "delta_invalid"},
     {ErrorCode::ManifestVersionMismatch, "manifest_version_mismatch"},
+    {ErrorCode::DeltaWindowTooLarge, "delta_window_too_large"},
     {ErrorCode::VersionInvalid, "version_invalid"},
     {ErrorCode::VersionRangeInvalid, "version_range_invalid"},
     {ErrorCode::NetworkUnreachable, "network_unreachable"},

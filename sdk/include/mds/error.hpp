@@ -77,6 +77,7 @@ enum class ErrorCode : std::uint16_t {
   DecompressionBomb = 411,       // decompressed output beyond its declared size
   DeltaInvalid = 412,            // a delta is malformed or was made against another base
   ManifestVersionMismatch = 413, // the manifest is for another version
+  DeltaWindowTooLarge = 414,     // a delta needs a larger decoder window than the device allows
 
   // 5xx: versions
   VersionInvalid = 500,      // not a valid version string

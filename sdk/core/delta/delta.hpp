@@ -1,0 +1,160 @@
+// Package deltas: how a device turns the installed version of a package (the base) into
+// another version (the target) from a small download. The byte format is in docs/delta.md.
+//
+// A delta never diffs an archive. It lists every file of the target manifest once, in path
+// order, each either
+//   - a copy of a base file with the same SHA-256 (any path: renames cost nothing), or
+//   - a zstd frame compressed with one base file as its reference ("patch-from"), or with
+//     no reference at all.
+// Removed files are simply not listed. A full download is a delta against the empty base.
+//
+// Each frame has its own, single reference so that applying needs one reference view plus
+// one zstd window at a time, whatever the package's size: the device maps old files, and the
+// decoder's heap stays O(window + chunk). The window is declared in the header and refused
+// above the device's cap before any frame is read.
+//
+// Base and target are identified by manifest_digest: a delta made against another base is
+// refused before anything is written, and every reference view is hashed before use.
+//
+// Thread-safety: functions are pure; a DeltaReader is used by one thread at a time.
+#ifndef MDS_CORE_DELTA_DELTA_HPP
+#define MDS_CORE_DELTA_DELTA_HPP
+
+#include "core/crypto/bytes.hpp"
+#include "core/crypto/sha256.hpp"
+#include "core/manifest/manifest.hpp"
+
+#include <mds/error.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mds::core::delta {
+
+using crypto::Bytes;
+using crypto::ByteView;
+using crypto::Digest;
+
+// The one codec so far: zstd frames, each with an optional raw-content prefix.
+inline constexpr std::string_view kCodecZstdPrefixV1 = "zstd-prefix-v1";
+inline constexpr std::uint16_t kFormatVersion = 1;
+
+// zstd's smallest window; every delta declares at least this.
+inline constexpr unsigned kMinWindowLog = 10;
+// 32 MiB: the default for both the encoder's window and the decoder's cap. With zstd's own
+// state and one output chunk this keeps applying under 64 MiB of heap.
+inline constexpr unsigned kDefaultMaxWindowLog = 25;
+// zstd cannot use more than this on 64-bit platforms; a header above it is malformed.
+inline constexpr unsigned kMaxWindowLog = 31;
+
+// The identity of a manifest in a delta header: SHA-256 of encode(manifest), the canonical
+// text. A manifest with no files stands for the empty base (a full download) and has the
+// all-zero digest; a real manifest always has at least one file.
+Digest manifest_digest(const Manifest &manifest);
+
+// How one target file is produced.
+struct PlanEntry {
+  enum class Source {
+    Copy,  // the bytes of `base` (same SHA-256 as target)
+    Frame, // a zstd frame with `base` as reference, or none when base is empty
+  };
+  ManifestFile target;
+  Source source = Source::Frame;
+  std::optional<ManifestFile> base;
+};
+
+// One entry per target file, in path order. A copy is chosen when any base file has the
+// target's hash (the same path first, else the smallest path). Otherwise a frame, whose
+// reference is the base file of the same path, else the base file with the same
+// extension and the closest size (ties: smallest path), else none. Empty base files are
+// never references (they hold nothing to match).
+std::vector<PlanEntry> plan_delta(const Manifest &base, const Manifest &target);
+
+// The bytes of one file of a manifest, for the encoder. The view must stay valid until the
+// encoder returns. Errors are passed through.
+using FileBytesFn = std::function<Result<ByteView>(const ManifestFile &file)>;
+
+struct EncodeOptions {
+  int compression_level = 19;
+  // Frames use the smallest window that holds reference + output, up to this. Beyond it
+  // the oldest part of the reference is out of reach: the delta grows, the device's
+  // memory does not.
+  unsigned max_window_log = kDefaultMaxWindowLog;
+};
+
+// Server side. `base` with no files is the empty base. Refuses (InvalidArgument) a target
+// or base that fails validate(), a base of another app, kind or package, and options out
+// of range; FileSizeMismatch / FileHashMismatch when supplied bytes differ from their
+// manifest entry; Internal when zstd fails.
+Result<Bytes> encode_delta(const Manifest &base, const FileBytesFn &base_bytes, const Manifest &target,
+                           const FileBytesFn &target_bytes, const EncodeOptions &options = {});
+
+// What the decoder needs from the device. Every call may fail; the decoder stops at the
+// first error and returns it unchanged.
+class DeltaSink {
+public:
+  virtual ~DeltaSink() = default;
+  // The bytes of a base file (the device maps it). The view must stay valid until
+  // release_reference for the same file. The decoder hashes it before use and refuses a
+  // view whose size or hash differs from `base_file` (DeltaInvalid: tampered base).
+  virtual Result<ByteView> open_reference(const ManifestFile &base_file) = 0;
+  virtual void release_reference(const ManifestFile &base_file) noexcept = 0;
+  // One output file at a time: open, any number of writes, close. close_output is called
+  // only once the file's size and SHA-256 equal `target_file`; after an error the open
+  // file is abandoned without a close (the device discards its staging directory).
+  virtual Status open_output(const ManifestFile &target_file) = 0;
+  virtual Status write_output(ByteView chunk) = 0;
+  virtual Status close_output() = 0;
+};
+
+struct DecodeOptions {
+  // A header declaring a larger window is refused with DeltaWindowTooLarge (the device
+  // then takes the full download).
+  unsigned max_window_log = kDefaultMaxWindowLog;
+  // Output chunk size handed to write_output.
+  std::size_t chunk_size = 64 * 1024;
+};
+
+// Applies a delta fed in pieces of any size. `base` (no files: empty base) and `target`
+// are the verified manifests; both and the sink must outlive the reader.
+//
+// Codes: DeltaInvalid for a malformed delta, another base or target, or a reference that
+// differs from the base manifest; Unsupported for another format version or codec;
+// DeltaWindowTooLarge; PathUnsafe for an entry path outside the path grammar;
+// DecompressionBomb when a frame yields more than its file's size (the extra byte is not
+// written); FileSizeMismatch / FileHashMismatch when a frame's output differs from the
+// manifest. After an error every call returns it again.
+class DeltaReader {
+public:
+  DeltaReader(const Manifest &base, const Manifest &target, DeltaSink &sink, DecodeOptions options = {});
+  ~DeltaReader();
+  DeltaReader(const DeltaReader &) = delete;
+  DeltaReader &operator=(const DeltaReader &) = delete;
+
+  Status feed(ByteView bytes);
+  // Ok once every target file was produced and nothing followed the last entry;
+  // DeltaInvalid for a truncated delta.
+  Status finish();
+
+  // Heap held by zstd's decoder now (its window buffers included), for measurements.
+  std::size_t codec_memory() const;
+
+private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The whole delta in one call (tests, tools): feed then finish.
+Status apply_delta(const Manifest &base, const Manifest &target, ByteView delta, DeltaSink &sink,
+                   DecodeOptions options = {});
+
+} // namespace mds::core::delta
+
+#endif

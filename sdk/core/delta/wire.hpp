@@ -1,0 +1,47 @@
+// The byte layout of a delta (docs/delta.md), shared by the encoder and the decoder.
+// Internal to core/delta.
+#ifndef MDS_CORE_DELTA_WIRE_HPP
+#define MDS_CORE_DELTA_WIRE_HPP
+
+#include "core/delta/delta.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace mds::core::delta::wire {
+
+inline constexpr std::string_view kMagic = "MDSDELTA";
+inline constexpr std::size_t kMaxCodecNameBytes = 32;
+
+// Entry source tags. 0 is never valid, so a zeroed region does not parse as an entry.
+inline constexpr std::uint8_t kSourceCopy = 1;
+inline constexpr std::uint8_t kSourceFrame = 2;
+inline constexpr std::uint8_t kNoReference = 0;
+inline constexpr std::uint8_t kHasReference = 1;
+
+// Every zstd frame starts with this (little-endian); skippable frames and other formats
+// are refused.
+inline constexpr std::uint8_t kZstdMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+
+// Little-endian writers over a growing buffer.
+inline void put_u8(Bytes &out, std::uint8_t value) {
+  out.push_back(value);
+}
+inline void put_uint(Bytes &out, std::uint64_t value, std::size_t width) {
+  for (std::size_t i = 0; i < width; ++i) {
+    out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+  }
+}
+inline void put_bytes(Bytes &out, ByteView bytes) {
+  out.insert(out.end(), bytes.begin(), bytes.end());
+}
+// A path or name: u16 length then the bytes. Callers have checked the length limit.
+inline void put_text(Bytes &out, std::string_view text) {
+  put_uint(out, text.size(), 2);
+  put_bytes(out, ByteView(text));
+}
+
+} // namespace mds::core::delta::wire
+
+#endif
