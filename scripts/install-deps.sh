@@ -8,7 +8,7 @@ packages=(
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libsqlite3-dev libmbedtls-dev libzstd-dev
   rapidjson-dev catch2 libmicrohttpd-dev
-  sqlite3 curl
+  sqlite3 curl openssl
 )
 
 missing=()
