@@ -80,4 +80,13 @@ Result<WindowAnswer> StorageWindows::admit(std::int64_t release_id, const TimeWi
   return storage_.peek_window(release_id, device_id, window.cap, open);
 }
 
+Result<Decision> ReleaseDecider::decide(const Release &release, const Device &device, std::int64_t now,
+                                        WindowMode mode) {
+  auto targeting = targeting_of(release, storage_);
+  if (!targeting) {
+    return targeting.error();
+  }
+  return evaluate(*targeting, device, whitelists_, windows_, now, mode);
+}
+
 } // namespace mds::server::targeting

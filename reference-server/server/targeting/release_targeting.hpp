@@ -40,6 +40,19 @@ private:
   Storage &storage_;
 };
 
+// Decides stored releases for one device: what simulate asks (WindowMode::Peek) and what
+// /v1/check will ask (WindowMode::Admit, which takes window places). One per request.
+class ReleaseDecider {
+public:
+  explicit ReleaseDecider(Storage &storage) : storage_(storage), whitelists_(storage), windows_(storage) {}
+  Result<Decision> decide(const Release &release, const Device &device, std::int64_t now, WindowMode mode);
+
+private:
+  Storage &storage_;
+  StorageWhitelists whitelists_;
+  StorageWindows windows_;
+};
+
 } // namespace mds::server::targeting
 
 #endif
