@@ -157,6 +157,9 @@ TEST_CASE("every operator on every kind of field, with ci and not, as data", "[t
       {"attr.signup date_before 2026-01-01T00:00:00Z", false, false},
       {"attr.signup not date_before 2026-01-01T00:00:00Z", true, true},
       {"attr.seen date_after 2026-03-01T09:59:59Z", true, false}, // fractions of a second are read
+      {"attr.seen date_after 2026-03-01T10:00:00Z", true, false}, // ... and count
+      {"attr.seen date_before 2026-03-01T10:00:00Z", false, false},
+      {"attr.signup date_after 2026-03-01T10:00:00Z", false, false}, // equal is neither
       {"attr.odd date_after 2026-01-01T00:00:00Z", false, false},
       {"attr.build version_gte 3.2", true, false},
       {"attr.build version_in \"3.x\"", true, false},

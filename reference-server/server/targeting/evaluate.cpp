@@ -53,18 +53,27 @@ std::optional<double> read_number(std::string_view text) {
   return number;
 }
 
-// YYYY-MM-DDTHH:MM:SSZ, or with a fraction of a second before the Z (ignored).
-std::optional<std::int64_t> read_instant(std::string_view text) {
+// YYYY-MM-DDTHH:MM:SSZ, or with a fraction of a second before the Z. Operands are whole
+// seconds, so the whole seconds and whether a fraction follows them compare exactly.
+struct Instant {
+  std::int64_t seconds = 0;
+  bool fraction = false; // a non-zero fraction of a second after `seconds`
+};
+
+std::optional<Instant> read_instant(std::string_view text) {
   if (text.size() > 20 && text[19] == '.' && text.back() == 'Z') {
     const auto digits = text.substr(20, text.size() - 21);
     if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos) {
       return std::nullopt;
     }
     auto whole = parse_utc(std::string(text.substr(0, 19)) + "Z");
-    return whole ? std::optional<std::int64_t>(*whole) : std::nullopt;
+    if (!whole) {
+      return std::nullopt;
+    }
+    return Instant{*whole, digits.find_first_not_of('0') != std::string_view::npos};
   }
   auto instant = parse_utc(text);
-  return instant ? std::optional<std::int64_t>(*instant) : std::nullopt;
+  return instant ? std::optional<Instant>(Instant{*instant, false}) : std::nullopt;
 }
 
 // The operator's own result, before `not`.
@@ -111,7 +120,10 @@ bool operator_holds(const Filter &filter, const std::optional<std::string_view> 
     if (!instant || !filter.instant) {
       return false;
     }
-    return filter.op == Operator::DateBefore ? *instant < *filter.instant : *instant > *filter.instant;
+    if (filter.op == Operator::DateBefore) {
+      return instant->seconds < *filter.instant;
+    }
+    return instant->seconds > *filter.instant || (instant->seconds == *filter.instant && instant->fraction);
   }
   case OperandKind::Version: {
     auto version = core::Version::parse(*value);

@@ -16,7 +16,7 @@
 //   - `ci` folds ASCII case on both sides; `in`, `not_in`, `eq`, `prefix`, `suffix` and
 //     `contains` all honour it.
 //   - Numbers: the device value is read as a finite decimal; dates as
-//     YYYY-MM-DDTHH:MM:SS[.fff]Z (fractions ignored); versions with core::Version::parse.
+//     YYYY-MM-DDTHH:MM:SS[.fff]Z (a fraction counts: 10:00:00.25 is after 10:00:00); versions with core::Version::parse.
 //
 // Percentage: bucket(salt, device_id, modulus) with the Unleash normalisation (1..modulus)
 // is in when bucket / modulus <= percent, i.e. bucket * 10000 <= percent_bp * modulus.
