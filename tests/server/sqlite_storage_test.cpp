@@ -8,6 +8,8 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 using namespace mds::server;
 using mds::ErrorCode;
@@ -237,4 +239,72 @@ TEST_CASE("config values: set, overwrite, list, with a rising revision", "[stora
   CHECK(storage->get_config_value("com.example", "nope").code() == ErrorCode::NotFound);
   CHECK(storage->get_config_value("com.other", "timeout").code() == ErrorCode::NotFound);
   CHECK(storage->list_audit({})->front().action == "config.set");
+}
+
+TEST_CASE("time windows: first come up to the cap, idempotent, exact under threads, persisted", "[storage][window]") {
+  mds::test::TempDir temp;
+  std::vector<std::string> admitted;
+  {
+    auto storage = SqliteStorage::open(temp / "mds.db");
+    REQUIRE(storage.ok());
+    REQUIRE((*storage)->create_app(example_app(), "alice").ok());
+    auto release = (*storage)->create_release(package_release(), "alice");
+    REQUIRE(release.ok());
+    const auto id = release->id;
+    CHECK((*storage)->admit_to_window(id + 1, "d", 5, true).code() == ErrorCode::NotFound);
+
+    // Closed window: nobody new gets in, and peeking changes nothing.
+    auto closed = (*storage)->admit_to_window(id, "early", 5, false);
+    REQUIRE(closed.ok());
+    CHECK_FALSE(closed->admitted);
+    auto peek = (*storage)->peek_window(id, "d-peek", 5, true);
+    REQUIRE(peek.ok());
+    CHECK(peek->admitted);
+    CHECK(peek->admitted_count == 0);
+
+    // 8 threads race 40 distinct devices (each asking twice) for 5 places.
+    std::vector<std::thread> threads;
+    std::mutex mutex;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 5; ++i) {
+          const auto device = "d" + std::to_string(t * 5 + i);
+          for (int ask = 0; ask < 2; ++ask) {
+            auto answer = (*storage)->admit_to_window(id, device, 5, true);
+            if (answer.ok() && answer->admitted && !answer->already) {
+              std::lock_guard<std::mutex> lock(mutex);
+              admitted.push_back(device);
+            }
+          }
+        }
+      });
+    }
+    for (auto &thread : threads) {
+      thread.join();
+    }
+    REQUIRE(admitted.size() == 5);
+    auto again = (*storage)->admit_to_window(id, admitted.front(), 5, true);
+    REQUIRE(again.ok());
+    CHECK(again->admitted);
+    CHECK(again->already);
+    CHECK(again->admitted_count == 5);
+    auto late = (*storage)->peek_window(id, "latecomer", 5, true);
+    REQUIRE(late.ok());
+    CHECK_FALSE(late->admitted);
+  }
+  // Reopened: the same five hold their places, even once the window has closed.
+  auto storage = SqliteStorage::open(temp / "mds.db");
+  REQUIRE(storage.ok());
+  auto releases = (*storage)->list_releases(std::nullopt);
+  REQUIRE(releases.ok());
+  const auto id = releases->front().id;
+  for (const auto &device : admitted) {
+    auto answer = (*storage)->admit_to_window(id, device, 5, false);
+    REQUIRE(answer.ok());
+    CHECK(answer->admitted);
+  }
+  auto newcomer = (*storage)->admit_to_window(id, "newcomer", 5, true);
+  REQUIRE(newcomer.ok());
+  CHECK_FALSE(newcomer->admitted);
+  CHECK(newcomer->admitted_count == 5);
 }

@@ -8,6 +8,7 @@ void add_admin_routes(http::Router &router, Storage &storage, const AdminLimits 
   add_release_routes(router, storage, limits);
   add_config_routes(router, storage, limits);
   add_audit_routes(router, storage);
+  add_simulate_routes(router, storage, limits);
 }
 
 } // namespace mds::server::admin

@@ -25,6 +25,7 @@ void add_whitelist_routes(http::Router &router, Storage &storage, const AdminLim
 void add_release_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
 void add_config_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
 void add_audit_routes(http::Router &router, Storage &storage);
+void add_simulate_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
 
 } // namespace mds::server::admin
 

@@ -95,6 +95,13 @@ struct TimeWindow {
   std::uint64_t cap = 0; // at most this many distinct devices admitted
 };
 
+// A device's place in a release's time window (DESIGN.md, Targeting).
+struct WindowAdmission {
+  bool admitted = false;            // the device holds a place (or, when only asked, would get one)
+  bool already = false;             // it took its place in an earlier request
+  std::uint64_t admitted_count = 0; // places taken, this device's included
+};
+
 struct NewRelease {
   std::string app;
   ReleaseKind kind = ReleaseKind::Package;
@@ -181,6 +188,17 @@ public:
   virtual Result<std::vector<Release>> list_releases(std::optional<std::string> app) = 0;
   virtual Result<Release> get_release(std::int64_t id) = 0;
   virtual Result<Release> change_release_progress(const ReleaseProgressChange &change, const Actor &actor) = 0;
+
+  // Time windows. One atomic step: a device that holds a place keeps it (idempotent);
+  // otherwise, when `may_take_place` (now is within the window) and fewer than `cap`
+  // devices hold one, it takes one. Exact under concurrent calls; persisted. Not audited:
+  // device traffic, not an operator's change. NotFound for an unknown release.
+  virtual Result<WindowAdmission> admit_to_window(std::int64_t release_id, std::string_view device_id,
+                                                  std::uint64_t cap, bool may_take_place) = 0;
+  // The same question without taking a place: `admitted` says whether the device holds one
+  // or would get one now (for simulate).
+  virtual Result<WindowAdmission> peek_window(std::int64_t release_id, std::string_view device_id, std::uint64_t cap,
+                                              bool may_take_place) = 0;
 
   // Sets a key's default value, creating the key if needed, and raises the app's config
   // revision. A nullopt description keeps the current one ("" for a new key).

@@ -101,6 +101,18 @@ CREATE TABLE config_values (
   PRIMARY KEY (app_id, key)
 );
 )sql",
+
+    // 3: time-window admissions: one row per (release, device) that took a place, and the
+    // number of places taken kept on the release, so the cap check reads one row.
+    R"sql(
+ALTER TABLE releases ADD COLUMN window_admitted INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE window_admissions (
+  release_id   INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+  device_id    TEXT NOT NULL,
+  admitted_at  INTEGER NOT NULL,
+  PRIMARY KEY (release_id, device_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 Result<int> current_version(Connection &connection) {

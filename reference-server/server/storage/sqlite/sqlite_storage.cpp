@@ -645,6 +645,63 @@ Result<Release> SqliteStorage::change_release_progress(const ReleaseProgressChan
 
 // --- config -------------------------------------------------------------------------
 
+// --- time windows -------------------------------------------------------------------
+
+Result<WindowAdmission> SqliteStorage::window_place(std::int64_t release_id, std::string_view device_id,
+                                                    std::uint64_t cap, bool may_take_place, bool take) {
+  // The caller holds the mutex and, when taking, a write transaction: the read of the
+  // count and the insert are one step for every other writer.
+  WindowAdmission answer;
+  MDS_TRY_ASSIGN(count, Statement::prepare(connection_, "SELECT window_admitted FROM releases WHERE id = ?1"));
+  count.bind(1, release_id);
+  MDS_TRY_ASSIGN(found, count.step());
+  if (!found) {
+    return make_error(ErrorCode::NotFound, "release " + std::to_string(release_id) + " does not exist");
+  }
+  answer.admitted_count = static_cast<std::uint64_t>(count.integer(0));
+  MDS_TRY_ASSIGN(member, Statement::prepare(connection_, "SELECT 1 FROM window_admissions "
+                                                         "WHERE release_id = ?1 AND device_id = ?2"));
+  member.bind(1, release_id).bind(2, device_id);
+  MDS_TRY_ASSIGN(held, member.step());
+  if (held) {
+    answer.admitted = true;
+    answer.already = true;
+    return answer;
+  }
+  if (!may_take_place || answer.admitted_count >= cap) {
+    return answer;
+  }
+  answer.admitted = true;
+  if (!take) {
+    return answer;
+  }
+  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO window_admissions (release_id, device_id, "
+                                                         "admitted_at) VALUES (?1, ?2, ?3)"));
+  MDS_TRY(insert.bind(1, release_id).bind(2, device_id).bind(3, unix_now_seconds()).run());
+  MDS_TRY_ASSIGN(raise, Statement::prepare(connection_, "UPDATE releases SET window_admitted = window_admitted + 1 "
+                                                        "WHERE id = ?1"));
+  MDS_TRY(raise.bind(1, release_id).run());
+  answer.admitted_count += 1;
+  return answer;
+}
+
+Result<WindowAdmission> SqliteStorage::admit_to_window(std::int64_t release_id, std::string_view device_id,
+                                                       std::uint64_t cap, bool may_take_place) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  MDS_TRY_ASSIGN(answer, window_place(release_id, device_id, cap, may_take_place, true));
+  if (answer.admitted && !answer.already) {
+    MDS_TRY(transaction.commit());
+  }
+  return answer;
+}
+
+Result<WindowAdmission> SqliteStorage::peek_window(std::int64_t release_id, std::string_view device_id,
+                                                   std::uint64_t cap, bool may_take_place) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return window_place(release_id, device_id, cap, may_take_place, false);
+}
+
 Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::string_view key,
                                                     std::string_view value_json,
                                                     const std::optional<std::string> &description, const Actor &actor) {

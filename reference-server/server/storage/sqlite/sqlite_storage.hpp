@@ -39,6 +39,11 @@ public:
   Result<Release> get_release(std::int64_t id) override;
   Result<Release> change_release_progress(const ReleaseProgressChange &change, const Actor &actor) override;
 
+  Result<WindowAdmission> admit_to_window(std::int64_t release_id, std::string_view device_id, std::uint64_t cap,
+                                          bool may_take_place) override;
+  Result<WindowAdmission> peek_window(std::int64_t release_id, std::string_view device_id, std::uint64_t cap,
+                                      bool may_take_place) override;
+
   Result<ConfigValue> set_config_value(std::string_view app, std::string_view key, std::string_view value_json,
                                        const std::optional<std::string> &description, const Actor &actor) override;
   Result<ConfigValues> list_config_values(std::string_view app) override;
@@ -57,6 +62,8 @@ private:
   Result<Whitelist> load_whitelist(std::string_view name);
   Result<ReleaseRule> load_rule(std::string_view name);
   Result<Release> load_release(std::int64_t id);
+  Result<WindowAdmission> window_place(std::int64_t release_id, std::string_view device_id, std::uint64_t cap,
+                                       bool may_take_place, bool take);
   Result<std::vector<ConfigValue>> load_config_values(std::string_view app, std::optional<std::string_view> key);
 
   std::mutex mutex_;

@@ -1,0 +1,157 @@
+// POST /v1/admin/simulate: what a device would get and why, release by release, without
+// changing anything (time-window places are looked at, never taken).
+#include "server/admin/admin_api.hpp"
+#include "server/admin/json_io.hpp"
+#include "server/targeting/release_targeting.hpp"
+#include "server/util/time.hpp"
+
+#include <map>
+
+namespace mds::server::admin {
+namespace {
+
+using http::Request;
+using http::Response;
+
+void write_decision(core::json::Writer &writer, const Release &release, const targeting::Decision &decision) {
+  writer.StartObject();
+  put(writer, "id", release.id);
+  put(writer, "kind", to_string(release.kind));
+  writer.Key("package");
+  if (release.kind == ReleaseKind::Package) {
+    writer.StartObject();
+    put(writer, "id", release.package_id);
+    put(writer, "version", release.package_version);
+    writer.EndObject();
+  } else {
+    writer.Null();
+  }
+  put(writer, "stage", to_string(release.progress.stage));
+  put_percent(writer, "percent", release.progress.percent_bp);
+  writer.Key("eligible");
+  writer.Bool(decision.eligible);
+  put(writer, "door", decision.door_name());
+  writer.Key("failed_filter");
+  if (decision.failed_filter) {
+    const auto &failure = *decision.failed_filter;
+    writer.StartObject();
+    put(writer, "source", failure.source);
+    put(writer, "index", static_cast<std::int64_t>(failure.index));
+    put(writer, "expression", failure.expression);
+    writer.Key("device_value");
+    if (failure.device_value) {
+      writer.String(failure.device_value->c_str(), static_cast<rapidjson::SizeType>(failure.device_value->size()));
+    } else {
+      writer.Null();
+    }
+    writer.EndObject();
+  } else {
+    writer.Null();
+  }
+  writer.Key("bucket");
+  if (decision.bucket) {
+    writer.Uint(*decision.bucket);
+  } else {
+    writer.Null();
+  }
+  writer.Key("window");
+  if (decision.window) {
+    writer.StartObject();
+    writer.Key("admitted");
+    writer.Bool(decision.window->admitted);
+    writer.Key("already");
+    writer.Bool(decision.window->already);
+    put(writer, "admitted_count", static_cast<std::int64_t>(decision.window->admitted_count));
+    writer.EndObject();
+  } else {
+    writer.Null();
+  }
+  put(writer, "explanation", decision.explanation());
+  writer.EndObject();
+}
+
+Response simulate(Storage &storage, const AdminLimits &limits, const Request &request) {
+  auto body = parse_object_body(request, limits.json_body);
+  if (!body) {
+    return Response::error(body.error());
+  }
+  auto device = targeting::parse_device(body->root());
+  if (!device) {
+    return Response::error(device.error());
+  }
+  if (auto app = storage.get_app(device->app); !app) {
+    return Response::error(app.error());
+  }
+  auto releases = storage.list_releases(device->app);
+  if (!releases) {
+    return Response::error(releases.error());
+  }
+  auto config = storage.list_config_values(device->app);
+  if (!config) {
+    return Response::error(config.error());
+  }
+
+  const auto now = unix_now_seconds();
+  targeting::ReleaseDecider decider(storage);
+  rapidjson::StringBuffer buffer;
+  core::json::Writer writer(buffer);
+  writer.StartObject();
+  put(writer, "app", device->app);
+  put(writer, "device_id", device->device_id);
+  put_time(writer, "at", now);
+  writer.Key("releases");
+  writer.StartArray();
+  // Config: the defaults, overridden by each eligible config release in id order (a later
+  // release wins a key). Values are JSON the server stored, embedded as they are.
+  std::map<std::string, std::pair<std::string, std::string>> values; // key -> (json, source)
+  for (const auto &value : config->values) {
+    values[value.key] = {value.value_json, "default"};
+  }
+  for (const auto &release : *releases) {
+    auto decision = decider.decide(release, *device, now, targeting::WindowMode::Peek);
+    if (!decision) {
+      return Response::error(decision.error());
+    }
+    write_decision(writer, release, *decision);
+    if (decision->eligible && release.kind == ReleaseKind::Config) {
+      auto document = core::json::parse(release.config_json);
+      if (!document || !document->root().IsObject()) {
+        return Response::error(
+            make_error(ErrorCode::StorageCorrupt, "release " + std::to_string(release.id) + " has unreadable config"));
+      }
+      for (const auto &member : document->root().GetObject()) {
+        values[std::string(core::json::view(member.name))] = {core::json::serialize(member.value),
+                                                              "release/" + std::to_string(release.id)};
+      }
+    }
+  }
+  writer.EndArray();
+  writer.Key("config");
+  writer.StartObject();
+  put(writer, "revision", config->revision);
+  writer.Key("values");
+  writer.StartObject();
+  for (const auto &[key, value] : values) {
+    writer.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
+    writer.RawValue(value.first.c_str(), value.first.size(), rapidjson::kObjectType);
+  }
+  writer.EndObject();
+  writer.Key("sources");
+  writer.StartObject();
+  for (const auto &[key, value] : values) {
+    put(writer, key.c_str(), value.second);
+  }
+  writer.EndObject();
+  writer.EndObject();
+  writer.EndObject();
+  return json_answer(200, buffer);
+}
+
+} // namespace
+
+void add_simulate_routes(http::Router &router, Storage &storage, const AdminLimits &limits) {
+  router.add({"POST", "/v1/admin/simulate", http::Access::Admin, http::BodyMode::Buffered, limits.json_body,
+              [&storage, limits](const Request &request) { return simulate(storage, limits, request); }});
+}
+
+} // namespace mds::server::admin
