@@ -2,6 +2,7 @@
 // changing anything (time-window places are looked at, never taken).
 #include "server/admin/admin_api.hpp"
 #include "server/admin/json_io.hpp"
+#include "server/targeting/config_resolution.hpp"
 #include "server/targeting/release_targeting.hpp"
 #include "server/util/time.hpp"
 
@@ -101,27 +102,17 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   put_time(writer, "at", now);
   writer.Key("releases");
   writer.StartArray();
-  // Config: the defaults, overridden by each eligible config release in id order (a later
-  // release wins a key). Values are JSON the server stored, embedded as they are.
-  std::map<std::string, std::pair<std::string, std::string>> values; // key -> (json, source)
-  for (const auto &value : config->values) {
-    values[value.key] = {value.value_json, "default"};
-  }
+  // Config: the defaults, overridden by each eligible config release (config_resolution.hpp).
+  auto values = targeting::config_defaults(*config);
   for (const auto &release : *releases) {
     auto decision = decider.decide(release, *device, now, targeting::WindowMode::Peek);
     if (!decision) {
       return Response::error(decision.error());
     }
     write_decision(writer, release, *decision);
-    if (decision->eligible && release.kind == ReleaseKind::Config) {
-      auto document = core::json::parse(release.config_json);
-      if (!document || !document->root().IsObject()) {
-        return Response::error(
-            make_error(ErrorCode::StorageCorrupt, "release " + std::to_string(release.id) + " has unreadable config"));
-      }
-      for (const auto &member : document->root().GetObject()) {
-        values[std::string(core::json::view(member.name))] = {core::json::serialize(member.value),
-                                                              "release/" + std::to_string(release.id)};
+    if (decision->eligible) {
+      if (auto applied = targeting::overlay_config_release(release, values); !applied) {
+        return Response::error(applied.error());
       }
     }
   }
@@ -133,13 +124,13 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   writer.StartObject();
   for (const auto &[key, value] : values) {
     writer.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-    writer.RawValue(value.first.c_str(), value.first.size(), rapidjson::kObjectType);
+    writer.RawValue(value.json.c_str(), value.json.size(), rapidjson::kObjectType);
   }
   writer.EndObject();
   writer.Key("sources");
   writer.StartObject();
   for (const auto &[key, value] : values) {
-    put(writer, key.c_str(), value.second);
+    put(writer, key.c_str(), value.source);
   }
   writer.EndObject();
   writer.EndObject();
