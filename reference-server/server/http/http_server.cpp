@@ -73,6 +73,18 @@ MHD_Result collect_query(void *cls, MHD_ValueKind /*kind*/, const char *key, con
   return MHD_YES;
 }
 
+MHD_Result collect_header(void *cls, MHD_ValueKind /*kind*/, const char *key, const char *value) {
+  auto &headers = *static_cast<std::map<std::string, std::string> *>(cls);
+  std::string name = key != nullptr ? key : "";
+  for (char &c : name) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  headers[name] = value != nullptr ? value : "";
+  return MHD_YES;
+}
+
 std::optional<std::string_view> header(MHD_Connection *connection, const char *name) {
   const char *value = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
   if (value == nullptr) {
@@ -287,6 +299,7 @@ int HttpServer::finish(void *connection_ptr, Exchange &exchange) {
     exchange.spool_fd = -1;
   }
   MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_query, &exchange.request.query);
+  MHD_get_connection_values(connection, MHD_HEADER_KIND, &collect_header, &exchange.request.headers);
   if (auto type = header(connection, MHD_HTTP_HEADER_CONTENT_TYPE)) {
     exchange.request.content_type = std::string(*type);
   }
@@ -313,7 +326,9 @@ int HttpServer::send(void *connection_ptr, Exchange &exchange, const Response &r
   if (answer == nullptr) {
     return MHD_NO;
   }
-  MHD_add_response_header(answer.get(), MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type.c_str());
+  if (!response.content_type.empty()) {
+    MHD_add_response_header(answer.get(), MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type.c_str());
+  }
   for (const auto &[name, value] : response.headers) {
     MHD_add_response_header(answer.get(), name.c_str(), value.c_str());
   }

@@ -12,6 +12,14 @@ std::optional<std::string> Request::query_param(const std::string &name) const {
   return found->second;
 }
 
+std::optional<std::string> Request::header(const std::string &name) const {
+  const auto found = headers.find(name);
+  if (found == headers.end()) {
+    return std::nullopt;
+  }
+  return found->second;
+}
+
 Response Response::json(unsigned status, std::string body) {
   Response response;
   response.status = status;

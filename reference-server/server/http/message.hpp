@@ -21,6 +21,8 @@ struct Request {
   std::map<std::string, std::string> path_params; // "{id}" in the route pattern → "id"
   std::map<std::string, std::string> query;
   std::string content_type;
+  // Request headers by lower-case name (a repeated header keeps its last value).
+  std::map<std::string, std::string> headers;
   // Routes with BodyMode::Buffered get the body here; BodyMode::Spooled routes get it in
   // a temporary file that is removed once the answer is sent.
   std::string body;
@@ -30,11 +32,13 @@ struct Request {
   std::string actor;
 
   std::optional<std::string> query_param(const std::string &name) const;
+  // `name` in lower case.
+  std::optional<std::string> header(const std::string &name) const;
 };
 
 struct Response {
   unsigned status = 200;
-  std::string content_type = "application/json";
+  std::string content_type = "application/json"; // no Content-Type header when empty
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 
