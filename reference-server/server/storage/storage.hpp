@@ -161,6 +161,28 @@ struct AuditQuery {
   std::optional<std::string> target;
 };
 
+// What a device reports after a check (docs/protocol.md, POST /v1/events).
+struct DeviceEvent {
+  std::string id; // unique across all devices: events are kept once per id
+  std::string type;
+  std::int64_t time = 0; // Unix seconds, as the device saw it
+  std::string release;   // as the device names it: the release id in decimal
+  std::string package;
+  std::string version;
+  std::optional<std::int64_t> code;
+  std::string detail;
+};
+
+// Per-release delivery counters. `offered` counts checks whose answer carried something
+// from the release; the others count device events stored for the first time.
+struct ReleaseCounters {
+  std::uint64_t offered = 0;
+  std::uint64_t downloaded = 0;
+  std::uint64_t installed = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t rolled_back = 0;
+};
+
 class Storage {
 public:
   virtual ~Storage() = default;
@@ -206,6 +228,18 @@ public:
                                                const std::optional<std::string> &description, const Actor &actor) = 0;
   virtual Result<ConfigValues> list_config_values(std::string_view app) = 0;
   virtual Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) = 0;
+
+  // Raises `offered` by one for each release id. Not audited: device traffic.
+  virtual Status count_offered(const std::vector<std::int64_t> &release_ids) = 0;
+  // Stores a device's events in one transaction, idempotent on event id: an id already
+  // held is left as it is. An event stored now whose type is downloaded, installed,
+  // failed or rolled_back and whose release names a release of `app` raises that
+  // release's counter. Returns the ids of `events` the server now holds (all of them).
+  // NotFound for an unknown app.
+  virtual Result<std::vector<std::string>> record_events(std::string_view app, std::string_view device_id,
+                                                         const std::vector<DeviceEvent> &events) = 0;
+  // Zeros for a release nothing was counted for; NotFound for an unknown release.
+  virtual Result<ReleaseCounters> release_counters(std::int64_t release_id) = 0;
 
   virtual Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) = 0;
 

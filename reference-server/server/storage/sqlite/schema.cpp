@@ -113,6 +113,31 @@ CREATE TABLE window_admissions (
   PRIMARY KEY (release_id, device_id)
 ) WITHOUT ROWID;
 )sql",
+
+    // 4: device events, kept once per event id, and per-release delivery counters.
+    R"sql(
+CREATE TABLE device_events (
+  id           TEXT PRIMARY KEY,
+  app_id       INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  device_id    TEXT NOT NULL,
+  type         TEXT NOT NULL,
+  at           INTEGER NOT NULL,
+  release      TEXT NOT NULL,
+  package      TEXT NOT NULL,
+  version      TEXT NOT NULL,
+  code         INTEGER,
+  detail       TEXT NOT NULL,
+  received_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE release_counters (
+  release_id   INTEGER PRIMARY KEY REFERENCES releases (id) ON DELETE CASCADE,
+  offered      INTEGER NOT NULL DEFAULT 0,
+  downloaded   INTEGER NOT NULL DEFAULT 0,
+  installed    INTEGER NOT NULL DEFAULT 0,
+  failed       INTEGER NOT NULL DEFAULT 0,
+  rolled_back  INTEGER NOT NULL DEFAULT 0
+);
+)sql",
 };
 
 Result<int> current_version(Connection &connection) {

@@ -517,9 +517,20 @@ Result<Release> SqliteStorage::create_release(const NewRelease &release, const A
   if (is_package) {
     detail.add("package", release.package_id).add("version", release.package_version);
   }
+  // A config release that appears or moves changes what devices resolve: their config
+  // revision must no longer be current.
+  MDS_TRY(bump_revision_for_config_release(release_id));
   MDS_TRY(audit(actor, "release.create", "release/" + std::to_string(release_id), detail.str()));
   MDS_TRY(transaction.commit());
   return load_release(release_id);
+}
+
+Status SqliteStorage::bump_revision_for_config_release(std::int64_t release_id) {
+  MDS_TRY_ASSIGN(bump, Statement::prepare(connection_, "UPDATE apps SET config_revision = config_revision + 1 WHERE "
+                                                       "id = (SELECT app_id FROM releases WHERE id = ?1 AND kind = "
+                                                       "'config')"));
+  bump.bind(1, release_id);
+  return bump.run();
 }
 
 Result<Release> SqliteStorage::load_release(std::int64_t id) {
@@ -631,6 +642,9 @@ Result<Release> SqliteStorage::change_release_progress(const ReleaseProgressChan
     return make_error(ErrorCode::Conflict,
                       "release " + std::to_string(change.release_id) + " changed meanwhile; read it and try again");
   }
+  // A config release that appears or moves changes what devices resolve: their config
+  // revision must no longer be current.
+  MDS_TRY(bump_revision_for_config_release(change.release_id));
   MDS_TRY(audit(actor, std::string("release.") + to_string(change.action),
                 "release/" + std::to_string(change.release_id),
                 Detail()
@@ -816,6 +830,129 @@ Result<std::vector<AuditEntry>> SqliteStorage::list_audit(const AuditQuery &quer
     entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+namespace {
+
+// The counter column an event type raises; nullptr for types that count nothing (the
+// server counts offers itself, when it answers a check).
+const char *counter_upsert(std::string_view type) {
+  if (type == "downloaded") {
+    return "INSERT INTO release_counters (release_id, downloaded) VALUES (?1, 1) "
+           "ON CONFLICT (release_id) DO UPDATE SET downloaded = downloaded + 1";
+  }
+  if (type == "installed") {
+    return "INSERT INTO release_counters (release_id, installed) VALUES (?1, 1) "
+           "ON CONFLICT (release_id) DO UPDATE SET installed = installed + 1";
+  }
+  if (type == "failed") {
+    return "INSERT INTO release_counters (release_id, failed) VALUES (?1, 1) "
+           "ON CONFLICT (release_id) DO UPDATE SET failed = failed + 1";
+  }
+  if (type == "rolled_back") {
+    return "INSERT INTO release_counters (release_id, rolled_back) VALUES (?1, 1) "
+           "ON CONFLICT (release_id) DO UPDATE SET rolled_back = rolled_back + 1";
+  }
+  return nullptr;
+}
+
+// A release id written by the server: decimal, no sign, no leading zero.
+std::optional<std::int64_t> release_id_of(std::string_view text) {
+  if (text.empty() || text.size() > 18 || text.front() == '0') {
+    return std::nullopt;
+  }
+  std::int64_t id = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    id = id * 10 + (c - '0');
+  }
+  return id;
+}
+
+} // namespace
+
+Status SqliteStorage::count_offered(const std::vector<std::int64_t> &release_ids) {
+  if (release_ids.empty()) {
+    return {};
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  for (const auto id : release_ids) {
+    MDS_TRY_ASSIGN(upsert,
+                   Statement::prepare(connection_, "INSERT INTO release_counters (release_id, offered) VALUES (?1, 1) "
+                                                   "ON CONFLICT (release_id) DO UPDATE SET offered = offered + 1"));
+    upsert.bind(1, id);
+    MDS_TRY(upsert.run());
+  }
+  MDS_TRY(transaction.commit());
+  return {};
+}
+
+Result<std::vector<std::string>> SqliteStorage::record_events(std::string_view app, std::string_view device_id,
+                                                              const std::vector<DeviceEvent> &events) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  MDS_TRY_ASSIGN(owner, load_app(app));
+  const auto now = unix_now_seconds();
+  std::vector<std::string> held;
+  for (const auto &event : events) {
+    {
+      MDS_TRY_ASSIGN(insert, Statement::prepare(connection_,
+                                                "INSERT OR IGNORE INTO device_events (id, app_id, device_id, type, at, "
+                                                "release, package, version, code, detail, received_at) VALUES (?1, "
+                                                "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+      insert.bind(1, event.id)
+          .bind(2, owner.id)
+          .bind(3, device_id)
+          .bind(4, event.type)
+          .bind(5, event.time)
+          .bind(6, event.release)
+          .bind(7, event.package)
+          .bind(8, event.version)
+          .bind_optional(9, event.code)
+          .bind(10, event.detail)
+          .bind(11, now);
+      MDS_TRY(insert.run());
+    }
+    held.push_back(event.id);
+    const bool stored_now = sqlite3_changes(connection_.get()) > 0;
+    const char *upsert_sql = counter_upsert(event.type);
+    const auto release_id = release_id_of(event.release);
+    if (!stored_now || upsert_sql == nullptr || !release_id) {
+      continue;
+    }
+    MDS_TRY_ASSIGN(owned, Statement::prepare(connection_, "SELECT 1 FROM releases WHERE id = ?1 AND app_id = ?2"));
+    owned.bind(1, *release_id).bind(2, owner.id);
+    MDS_TRY_ASSIGN(found, owned.step());
+    if (!found) {
+      continue; // a release the device names wrongly, or of another app: kept, not counted
+    }
+    MDS_TRY_ASSIGN(upsert, Statement::prepare(connection_, upsert_sql));
+    upsert.bind(1, *release_id);
+    MDS_TRY(upsert.run());
+  }
+  MDS_TRY(transaction.commit());
+  return held;
+}
+
+Result<ReleaseCounters> SqliteStorage::release_counters(std::int64_t release_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY(load_release(release_id));
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT offered, downloaded, installed, failed, rolled_back "
+                                                        "FROM release_counters WHERE release_id = ?1"));
+  query.bind(1, release_id);
+  MDS_TRY_ASSIGN(row, query.step());
+  ReleaseCounters counters;
+  if (row) {
+    counters.offered = static_cast<std::uint64_t>(query.integer(0));
+    counters.downloaded = static_cast<std::uint64_t>(query.integer(1));
+    counters.installed = static_cast<std::uint64_t>(query.integer(2));
+    counters.failed = static_cast<std::uint64_t>(query.integer(3));
+    counters.rolled_back = static_cast<std::uint64_t>(query.integer(4));
+  }
+  return counters;
 }
 
 Result<std::uint64_t> SqliteStorage::size_bytes() {

@@ -51,6 +51,10 @@ public:
 
   Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) override;
 
+  Status count_offered(const std::vector<std::int64_t> &release_ids) override;
+  Result<std::vector<std::string>> record_events(std::string_view app, std::string_view device_id,
+                                                 const std::vector<DeviceEvent> &events) override;
+  Result<ReleaseCounters> release_counters(std::int64_t release_id) override;
   Result<std::uint64_t> size_bytes() override;
 
 private:
@@ -62,6 +66,7 @@ private:
   Result<Whitelist> load_whitelist(std::string_view name);
   Result<ReleaseRule> load_rule(std::string_view name);
   Result<Release> load_release(std::int64_t id);
+  Status bump_revision_for_config_release(std::int64_t release_id);
   Result<WindowAdmission> window_place(std::int64_t release_id, std::string_view device_id, std::uint64_t cap,
                                        bool may_take_place, bool take);
   Result<std::vector<ConfigValue>> load_config_values(std::string_view app, std::optional<std::string_view> key);
