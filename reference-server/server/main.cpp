@@ -2,6 +2,7 @@
 #include "server/admin/admin_api.hpp"
 #include "server/auth/admin_tokens.hpp"
 #include "server/cli/options.hpp"
+#include "server/client/client_api.hpp"
 #include "server/http/http_server.hpp"
 #include "server/observe/logger.hpp"
 #include "server/observe/metrics.hpp"
@@ -69,6 +70,7 @@ int run(int argc, char **argv, Logger &logger) {
     return gauges;
   });
   admin::add_admin_routes(router, store);
+  client::add_client_routes(router, store);
 
   auto socket = http::ListenSocket::bind_and_listen(options->listen);
   if (!socket) {
