@@ -417,6 +417,32 @@ Response get_release(Storage &storage, const Request &request) {
   return release_answer(200, *release);
 }
 
+Response get_counters(Storage &storage, const Request &request) {
+  auto id = release_id(request);
+  if (!id) {
+    return Response::error(id.error());
+  }
+  auto counters = storage.release_counters(*id);
+  if (!counters) {
+    return Response::error(counters.error());
+  }
+  rapidjson::StringBuffer buffer;
+  core::json::Writer writer(buffer);
+  writer.StartObject();
+  put(writer, "release", *id);
+  const std::pair<const char *, std::uint64_t> fields[] = {{"offered", counters->offered},
+                                                           {"downloaded", counters->downloaded},
+                                                           {"installed", counters->installed},
+                                                           {"failed", counters->failed},
+                                                           {"rolled_back", counters->rolled_back}};
+  for (const auto &[name, value] : fields) {
+    writer.Key(name);
+    writer.Uint64(value);
+  }
+  writer.EndObject();
+  return json_answer(200, buffer);
+}
+
 Result<PromoteRequest> parse_promote(const core::json::Value &root) {
   auto object = core::json::ObjectReader::of(root, "promote");
   if (!object) {
@@ -506,6 +532,8 @@ void add_release_routes(http::Router &router, Storage &storage, const AdminLimit
               [&storage](const Request &request) { return list_releases(storage, request); }});
   router.add({"GET", "/v1/admin/releases/{id}", Access::Admin, BodyMode::None, 0,
               [&storage](const Request &request) { return get_release(storage, request); }});
+  router.add({"GET", "/v1/admin/releases/{id}/counters", Access::Admin, BodyMode::None, 0,
+              [&storage](const Request &request) { return get_counters(storage, request); }});
   router.add({"POST", "/v1/admin/releases/{id}/{action}", Access::Admin, BodyMode::Buffered, limits.json_body,
               [&storage, limits](const Request &request) { return change_release(storage, limits, request); }});
 }
