@@ -7,6 +7,7 @@
 #include "server/observe/logger.hpp"
 #include "server/observe/metrics.hpp"
 #include "server/observe/system_routes.hpp"
+#include "server/storage/blob_store.hpp"
 #include "server/storage/data_dir.hpp"
 #include "server/storage/sqlite/sqlite_storage.hpp"
 
@@ -70,7 +71,8 @@ int run(int argc, char **argv, Logger &logger) {
     return gauges;
   });
   admin::add_admin_routes(router, store);
-  client::add_client_routes(router, store);
+  BlobStore blobs(data_dir->blobs_dir(), data_dir->tmp_dir(), &sha256_hasher);
+  client::add_client_routes(router, store, blobs);
 
   auto socket = http::ListenSocket::bind_and_listen(options->listen);
   if (!socket) {

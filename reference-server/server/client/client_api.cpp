@@ -2,8 +2,10 @@
 
 namespace mds::server::client {
 
-void add_client_routes(http::Router &router, Storage &storage, const ClientApiOptions &options) {
+void add_client_routes(http::Router &router, Storage &storage, const BlobStore &blobs,
+                       const ClientApiOptions &options) {
   add_check_route(router, storage, options);
+  add_blob_route(router, blobs);
   add_events_route(router, storage, options);
 }
 

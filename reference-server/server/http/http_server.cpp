@@ -321,8 +321,23 @@ int HttpServer::send(void *connection_ptr, Exchange &exchange, const Response &r
   exchange.responded = true;
   exchange.status = response.status;
   // Queued responses are reference-counted by libmicrohttpd; ours is released on every path.
-  std::unique_ptr<MHD_Response, ResponseReleaser> answer(MHD_create_response_from_buffer(
-      response.body.size(), const_cast<char *>(response.body.data()), MHD_RESPMEM_MUST_COPY));
+  std::unique_ptr<MHD_Response, ResponseReleaser> answer;
+  if (!response.file.empty()) {
+    const int fd = open(response.file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      logger_.error("http", "cannot open " + response.file.string() + ": " + std::strerror(errno));
+      return send(connection, exchange, Response::error(make_error(ErrorCode::IoError, "cannot read the file")));
+    }
+    // libmicrohttpd owns the descriptor from here on and closes it with the response.
+    answer.reset(MHD_create_response_from_fd_at_offset64(response.file_length, fd, response.file_offset));
+    if (answer == nullptr) {
+      close(fd);
+      return MHD_NO;
+    }
+  } else {
+    answer.reset(MHD_create_response_from_buffer(response.body.size(), const_cast<char *>(response.body.data()),
+                                                 MHD_RESPMEM_MUST_COPY));
+  }
   if (answer == nullptr) {
     return MHD_NO;
   }

@@ -70,6 +70,8 @@ unsigned http_status_for(ErrorCode code) {
   case ErrorCode::PayloadTooLarge:
   case ErrorCode::JsonTooLarge:
     return 413;
+  case ErrorCode::RangeNotSatisfiable:
+    return 416;
   case ErrorCode::RateLimited:
     return 429;
   case ErrorCode::ShutDown:

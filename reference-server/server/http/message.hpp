@@ -41,6 +41,11 @@ struct Response {
   std::string content_type = "application/json"; // no Content-Type header when empty
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // A file sent instead of `body`: `file_length` bytes from `file_offset`, streamed by the
+  // HTTP server (opened when the answer is queued).
+  std::filesystem::path file;
+  std::uint64_t file_offset = 0;
+  std::uint64_t file_length = 0;
 
   static Response json(unsigned status, std::string body);
   static Response text(unsigned status, std::string content_type, std::string body);

@@ -77,6 +77,7 @@ constexpr ErrorName kNames[] = {
     {ErrorCode::PayloadTooLarge, "payload_too_large"},
     {ErrorCode::RateLimited, "rate_limited"},
     {ErrorCode::ReleaseStateInvalid, "release_state_invalid"},
+    {ErrorCode::RangeNotSatisfiable, "range_not_satisfiable"},
 };
 
 } // namespace

@@ -102,6 +102,7 @@ enum class ErrorCode : std::uint16_t {
   PayloadTooLarge = 801,     // request body above the server's limit
   RateLimited = 802,         // the server asks the client to come back later
   ReleaseStateInvalid = 803, // the release cannot move to the requested stage
+  RangeNotSatisfiable = 804, // a requested byte range lies outside the resource
 };
 
 enum class ErrorCategory : std::uint8_t {
