@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The end-to-end demo: installs what is missing, builds, then plays the publisher:
-# a key pair, a manifest of the sample H5 app, a signature, a verification, and a
-# tampered copy that verification refuses.
+# The end-to-end demo: installs what is missing, builds, then plays the publisher (a key
+# pair, a manifest of the sample H5 app, a signature, a verification, a tampered copy
+# refused), the operator (mds-server on an embedded SQLite, the app registered with the
+# publisher's key, a switch configuration value) and the device (the sample client
+# receiving the value, then a change of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +13,12 @@ cmake --build --preset release
 
 bin=build/release/reference-server/mdsctl
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -37,3 +44,40 @@ if "$bin/mdsctl" verify --trusted-key "$work/publisher.key.pub" "$work/tampered.
   exit 1
 fi
 echo "(refused, as it must be)"
+
+step "the server: mds-server on an embedded SQLite"
+head -c 32 /dev/urandom | base64 >"$work/admin.token"
+build/release/reference-server/mds-server --data "$work/server" --listen 127.0.0.1:0 \
+  --admin-token-file "$work/admin.token" >"$work/server.out" 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+address=$(sed -n 's/^listening on //p' "$work/server.out")
+[ -n "$address" ] || { echo "demo: the server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+server=http://$address
+echo "listening on $server"
+
+admin() { # admin METHOD PATH [JSON]
+  curl -sS --fail-with-body -X "$1" -H "Authorization: Bearer $(cat "$work/admin.token")" \
+    -H "Content-Type: application/json" ${3:+--data "$3"} "$server$2"
+  echo
+}
+pem=$(awk '{printf "%s\\n", $0}' "$work/publisher.key.pub")
+
+step "the operator registers the app with the publisher's public key"
+admin POST /v1/admin/apps "{\"name\":\"demo\",\"platform\":\"android\",\"publisher_keys\":[\"$pem\"]}"
+
+step "the operator sets a switch configuration value"
+admin PUT /v1/admin/apps/demo/config/welcome.text '{"value":"Hello from OpenMDS"}'
+
+client() {
+  build/release/samples/mds-client/mds-client --server "$server" --app demo --state "$work/device" \
+    --device-id demo-device-1 --app-version 1.0.0 --trusted-key "$work/publisher.key.pub" "$@"
+}
+
+step "the device syncs (the sample host app, on the SDK's public API)"
+client sync
+
+step "the operator changes the value; the device's next sync receives it"
+admin PUT /v1/admin/apps/demo/config/welcome.text '{"value":"Hello again"}'
+client sync
+client config get welcome.text
