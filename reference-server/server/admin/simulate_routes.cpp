@@ -80,17 +80,12 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   if (!device) {
     return Response::error(device.error());
   }
-  if (auto app = storage.get_app(device->app); !app) {
-    return Response::error(app.error());
+  auto inputs = targeting::load_app_inputs(storage, device->app);
+  if (!inputs) {
+    return Response::error(inputs.error());
   }
-  auto releases = storage.list_releases(device->app);
-  if (!releases) {
-    return Response::error(releases.error());
-  }
-  auto config = storage.list_config_values(device->app);
-  if (!config) {
-    return Response::error(config.error());
-  }
+  const auto &releases = inputs->releases;
+  const auto &config = inputs->config;
 
   const auto now = unix_now_seconds();
   targeting::ReleaseDecider decider(storage);
@@ -103,8 +98,8 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   writer.Key("releases");
   writer.StartArray();
   // Config: the defaults, overridden by each eligible config release (config_resolution.hpp).
-  auto values = targeting::config_defaults(*config);
-  for (const auto &release : *releases) {
+  auto values = targeting::config_defaults(config);
+  for (const auto &release : releases) {
     auto decision = decider.decide(release, *device, now, targeting::WindowMode::Peek);
     if (!decision) {
       return Response::error(decision.error());
@@ -119,7 +114,7 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   writer.EndArray();
   writer.Key("config");
   writer.StartObject();
-  put(writer, "revision", config->revision);
+  put(writer, "revision", config.revision);
   writer.Key("values");
   writer.StartObject();
   for (const auto &[key, value] : values) {

@@ -111,24 +111,19 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
   if (!extras) {
     return Response::error(extras.error());
   }
-  if (auto app = storage.get_app(device->app); !app) {
-    return Response::error(app.error());
+  auto inputs = targeting::load_app_inputs(storage, device->app);
+  if (!inputs) {
+    return Response::error(inputs.error());
   }
-  auto releases = storage.list_releases(device->app);
-  if (!releases) {
-    return Response::error(releases.error());
-  }
-  auto config = storage.list_config_values(device->app);
-  if (!config) {
-    return Response::error(config.error());
-  }
+  const auto &releases = inputs->releases;
+  const auto &config = inputs->config;
 
   const auto now = unix_now_seconds();
   targeting::ReleaseDecider decider(storage);
-  auto values = targeting::config_defaults(*config);
+  auto values = targeting::config_defaults(config);
   std::vector<std::int64_t> config_sources; // eligible config releases
   std::vector<std::int64_t> package_offers; // package releases that offered something
-  for (const auto &release : *releases) {
+  for (const auto &release : releases) {
     if (!stage_is_live(release.progress.stage)) {
       continue;
     }
@@ -148,7 +143,7 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
       package_offers.push_back(release.id);
     }
   }
-  const bool send_config = extras->config_revision != config->revision;
+  const bool send_config = extras->config_revision != config.revision;
 
   auto write_answer = [&](bool with_config) {
     rapidjson::StringBuffer buffer;
@@ -166,7 +161,7 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
     if (with_config) {
       writer.Key("config");
       writer.StartObject();
-      admin::put(writer, "revision", config->revision);
+      admin::put(writer, "revision", config.revision);
       writer.Key("values");
       writer.StartObject();
       for (const auto &[key, value] : values) {

@@ -89,4 +89,19 @@ Result<Decision> ReleaseDecider::decide(const Release &release, const Device &de
   return evaluate(*targeting, device, whitelists_, windows_, now, mode);
 }
 
+Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
+  if (auto found = storage.get_app(app); !found) {
+    return found.error();
+  }
+  auto releases = storage.list_releases(app);
+  if (!releases) {
+    return std::move(releases).error();
+  }
+  auto config = storage.list_config_values(app);
+  if (!config) {
+    return std::move(config).error();
+  }
+  return AppInputs{std::move(*releases), std::move(*config)};
+}
+
 } // namespace mds::server::targeting

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mds::server::targeting {
 
@@ -52,6 +53,15 @@ private:
   StorageWhitelists whitelists_;
   StorageWindows windows_;
 };
+
+// What deciding for one device of an app needs from storage, read once per request: the
+// app must exist (NotFound otherwise), then its releases and its config. /v1/check and
+// simulate both start here, so a cache of parsed targeting belongs here too.
+struct AppInputs {
+  std::vector<Release> releases;
+  ConfigValues config;
+};
+Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app);
 
 } // namespace mds::server::targeting
 
