@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -53,13 +54,10 @@ Result<std::uint64_t> parse_number(const cli::CommandLine &line, const std::stri
   if (!text) {
     return fallback;
   }
-  try {
-    std::size_t used = 0;
-    const unsigned long long value = std::stoull(*text, &used);
-    if (used == text->size()) {
-      return static_cast<std::uint64_t>(value);
-    }
-  } catch (const std::exception &) { // stoull reports by throwing; turned into an error here
+  std::uint64_t value = 0;
+  const char *end = text->data() + text->size();
+  if (const auto [at, error] = std::from_chars(text->data(), end, value); error == std::errc() && at == end) {
+    return value;
   }
   return make_error(ErrorCode::InvalidArgument, "--" + name + " takes a number, not \"" + *text + "\"");
 }
