@@ -20,7 +20,7 @@ DirectorySink::~DirectorySink() {
 Result<core::crypto::ByteView> DirectorySink::open_reference(const core::ManifestFile &base_file) {
   auto found = references_.find(base_file.path);
   if (found == references_.end()) {
-    auto mapped = MappedFile::open(base_root_ / base_file.path);
+    auto mapped = io::MappedFile::open(base_root_ / base_file.path);
     if (!mapped) {
       return std::move(mapped).error();
     }

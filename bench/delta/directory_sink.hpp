@@ -4,9 +4,8 @@
 #ifndef MDS_BENCH_DELTA_DIRECTORY_SINK_HPP
 #define MDS_BENCH_DELTA_DIRECTORY_SINK_HPP
 
-#include "mapped_file.hpp"
-
 #include "core/delta/delta.hpp"
+#include "io/mapped_file.hpp"
 
 #include <cstddef>
 #include <filesystem>
@@ -36,7 +35,7 @@ public:
 private:
   std::filesystem::path base_root_;
   std::filesystem::path output_root_;
-  std::map<std::string, MappedFile> references_; // by base path
+  std::map<std::string, io::MappedFile> references_; // by base path
   std::size_t most_references_held_ = 0;
   int output_fd_ = -1;
   std::filesystem::path output_path_;

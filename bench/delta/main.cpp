@@ -10,7 +10,6 @@
 //   mds-delta-bench synth --old DIR --new DIR [--megabytes N] [--seed N]
 //       writes two versions of a synthetic H5 package (synthetic_package.hpp).
 #include "directory_sink.hpp"
-#include "mapped_file.hpp"
 #include "synthetic_package.hpp"
 
 #include "cli/command_line.hpp"
@@ -18,6 +17,7 @@
 #include "core/json/json.hpp"
 #include "core/manifest/manifest.hpp"
 #include "io/file_io.hpp"
+#include "io/mapped_file.hpp"
 #include "io/package_tree.hpp"
 
 #include <fcntl.h>
@@ -103,7 +103,7 @@ public:
     return [this](const core::ManifestFile &file) -> Result<core::crypto::ByteView> {
       auto found = mapped_.find(file.path);
       if (found == mapped_.end()) {
-        auto mapped = MappedFile::open(root_ / file.path);
+        auto mapped = io::MappedFile::open(root_ / file.path);
         if (!mapped) {
           return std::move(mapped).error();
         }
@@ -115,7 +115,7 @@ public:
 
 private:
   std::filesystem::path root_;
-  std::map<std::string, MappedFile> mapped_;
+  std::map<std::string, io::MappedFile> mapped_;
 };
 
 // ---- apply (the child) ----
