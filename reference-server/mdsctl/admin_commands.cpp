@@ -228,6 +228,18 @@ Result<CommandOutput> whitelist_show(const Invocation &call) {
   return answer_output(*answer, text);
 }
 
+Result<CommandOutput> whitelist_delete(const Invocation &call) {
+  auto client = connect(call);
+  if (!client) {
+    return std::move(client).error();
+  }
+  auto answer = (*client)->call("DELETE", "/v1/admin/whitelists/" + url_encode(call.arguments[0]));
+  if (!answer) {
+    return std::move(answer).error();
+  }
+  return answer_output(*answer, "deleted whitelist " + field(answer->document.root(), "deleted"));
+}
+
 std::string filter_expressions(const Value &object, const std::string &separator) {
   std::string text;
   if (const auto *filters = member(object, "filters"); filters != nullptr && filters->IsArray()) {
@@ -370,6 +382,7 @@ std::vector<Command> admin_commands() {
        whitelist_import},
       {{"whitelist", "list"}, {}, 0, 0, "whitelist list", whitelist_list},
       {{"whitelist", "show"}, {{"sample"}, {}}, 1, 1, "whitelist show NAME [--sample N]", whitelist_show},
+      {{"whitelist", "delete"}, {}, 1, 1, "whitelist delete NAME", whitelist_delete},
       {{"rule", "create"},
        {{"filter", "description"}, {}},
        1,

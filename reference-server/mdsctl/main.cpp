@@ -26,7 +26,9 @@ std::vector<Command> all_commands() {
 }
 
 void print_usage(std::ostream &out, const std::vector<Command> &commands) {
-  out << "usage: mdsctl [--json] [--server URL --token-file FILE] COMMAND ...\n\ncommands:\n";
+  out << "usage: mdsctl [--json] [--server URL --token-file FILE] COMMAND ...\n"
+         "--server and --token-file default to $MDS_SERVER and $MDS_TOKEN_FILE; the token file's first line is "
+         "the admin token.\n\ncommands:\n";
   for (const auto &command : commands) {
     out << "  " << command.usage << "\n";
   }

@@ -118,6 +118,13 @@ Result<CommandOutput> release_create(const Invocation &call) {
   if (window.has_value() != cap->has_value()) {
     return make_error(ErrorCode::InvalidArgument, "--window START,END and --cap N go together");
   }
+  // How devices prompt for an upgrade package (protocol.md, upgrade.mode).
+  const auto upgrade_mode = call.line.value("upgrade-mode");
+  const auto upgrade_notes = call.line.value("upgrade-notes");
+  auto remind_days = count_option(call.line, "remind-days", 1, 365);
+  if (!remind_days) {
+    return std::move(remind_days).error();
+  }
   std::string window_start, window_end;
   if (window) {
     const auto comma = window->find(',');
@@ -182,6 +189,23 @@ Result<CommandOutput> release_create(const Invocation &call) {
     if (auto stage = call.line.value("stage")) {
       w.Key("stage");
       w.String(*stage);
+    }
+    if (upgrade_mode || *remind_days || upgrade_notes) {
+      w.Key("upgrade");
+      w.StartObject();
+      if (upgrade_mode) {
+        w.Key("mode");
+        w.String(*upgrade_mode);
+      }
+      if (*remind_days) {
+        w.Key("remind_days");
+        w.Uint64(**remind_days);
+      }
+      if (upgrade_notes) {
+        w.Key("notes");
+        w.String(*upgrade_notes);
+      }
+      w.EndObject();
     }
     w.EndObject();
   });
@@ -476,13 +500,15 @@ std::vector<Command> release_commands() {
   const cli::OptionSpec move_options{{"percent", "stage", "key"}, {}};
   std::vector<Command> commands = {
       {{"release", "create"},
-       {{"app", "package", "version", "config", "whitelist", "percent", "window", "cap", "filter", "rule", "stage"},
+       {{"app", "package", "version", "config", "whitelist", "percent", "window", "cap", "filter", "rule", "stage",
+         "upgrade-mode", "remind-days", "upgrade-notes"},
         {}},
        0,
        0,
        "release create --app APP (--package PKG --version V [--package PKG --version V]... | --config KEY=JSON...) "
        "[--whitelist NAME]... [--percent P] [--window START,END --cap N] [--filter EXPR]... [--rule NAME]... "
-       "[--stage draft|gray|full]",
+       "[--stage draft|gray|full] [--upgrade-mode single|every_time|force|silent] [--remind-days N] "
+       "[--upgrade-notes TEXT]",
        release_create},
       {{"release", "promote"},
        move_options,

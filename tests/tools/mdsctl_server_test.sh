@@ -133,6 +133,12 @@ refuse "sample too large" invalid_argument ctl --json whitelist show testers --s
 ctl --json whitelist show testers >out.txt
 expect "refused imports changed nothing" grep -q '"count":3' out.txt
 
+printf 'x-1\n' >spare.txt
+ctl whitelist import spare --type user spare.txt >/dev/null
+check "whitelist delete" ctl whitelist delete spare
+expect "whitelist delete" grep -q "deleted whitelist spare" out.txt
+refuse "whitelist delete twice" not_found ctl --json whitelist delete spare
+
 # a million ids, streamed (the time is printed, not asserted)
 awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "device-%012d\n", i }' >million.txt
 started=$(date +%s.%N)
@@ -251,6 +257,7 @@ expect "audit" bash -c "grep -qE '^[0-9]+ .* alice +release.resume +release/$rel
 check "audit --json" ctl --json audit --limit 1
 expect "audit --json" grep -q '"entries":\[{"id":' out.txt
 refuse "audit limit" invalid_argument ctl --json audit --limit 0
+refuse "delete a whitelist a release names" conflict ctl --json whitelist delete testers
 check "release end" ctl release end "$release"
 refuse "rollback of an ended release" release_state_invalid ctl --json release rollback "$release"
 
