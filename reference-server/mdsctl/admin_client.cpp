@@ -192,6 +192,10 @@ struct AdminClient::Exchange {
       exchange->read_error = make_error(ErrorCode::FileSizeMismatch, "the upload grew while it was sent");
       return CURL_READFUNC_ABORT;
     }
+    if (*got == 0 && exchange->sent < exchange->upload->size) {
+      exchange->read_error = make_error(ErrorCode::FileSizeMismatch, "the upload shrank while it was sent");
+      return CURL_READFUNC_ABORT;
+    }
     return *got;
   }
 
