@@ -478,6 +478,11 @@ Result<CommandOutput> simulate(const Invocation &call) {
     }
   }
   text += releases.render();
+  // What a check from this device would be offered now (servers that publish packages).
+  if (const auto *offers = member(root, "offers"); offers != nullptr && offers->IsObject()) {
+    text += "offers: upgrade " + field(*offers, "upgrade") + ", offline " + field(*offers, "offline") + ", hotpatch " +
+            field(*offers, "hotpatch") + "\n";
+  }
   if (const auto *config = member(root, "config"); config != nullptr && config->IsObject()) {
     text += "config (revision " + field(*config, "revision") + ")\n";
     Table values({"KEY", "VALUE", "FROM"});

@@ -306,6 +306,8 @@ if ctl --json package list --app demo >out.txt 2>err.txt; then
   expect "package show --json carries the envelope" grep -q '"envelope":' out.txt
   refuse "unknown package" not_found ctl --json package show --app demo h5-app 9.9.9
   check "package release" ctl release create --app demo --package h5-app --version 1.1.0 --stage full
+  check "simulate shows the offer" ctl simulate --app demo --device-id d-7 --app-version 1.0
+  expect "the package is offered" grep -qE '^offers: .*"h5-app"' out.txt
   refuse "release of an unpublished package" not_found ctl --json release create --app demo --package h5-app --version 9.9
 elif grep -q "no such endpoint" err.txt; then
   skipped=$((skipped + 1))
