@@ -9,8 +9,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libsqlite3-dev libmbedtls-dev libzstd-dev
-  rapidjson-dev catch2 libmicrohttpd-dev
-  sqlite3 curl openssl
+  rapidjson-dev catch2 libmicrohttpd-dev libzip-dev
+  sqlite3 curl openssl python3
 )
 
 for arg in "$@"; do
