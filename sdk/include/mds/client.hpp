@@ -124,7 +124,10 @@ struct ClientOptions {
   std::map<std::string, std::string> sdk_versions; // SDKs the app carries, by name
   DeviceInfo device;
   std::string user_id;                           // may be empty
-  std::map<std::string, std::string> attributes; // custom targeting attributes
+  // Custom targeting attributes. With the device fields, user_id and sdk_versions they
+  // travel in every check request: together at most 32 KiB (create() fails with
+  // InvalidArgument above that).
+  std::map<std::string, std::string> attributes;
   std::string state_directory;                   // created if absent; app-private storage
   // PEM ("-----BEGIN PUBLIC KEY-----") ECDSA P-256 keys that may sign what the device
   // installs. At least one.
@@ -183,9 +186,11 @@ public:
   // Conflict when already started, ShutDown after shutdown().
   Status start() noexcept;
 
-  // Stops the worker: an exchange in flight is cancelled, queued events stay queued for
-  // the next Client. Waits at most `timeout`; true when the worker has stopped (then
-  // no listener runs any more), false when it had not yet. Later calls return at once.
+  // Stops the worker: an exchange in flight is cancelled; an idle worker first sends the
+  // queued events it can within half of `timeout` (when the last sync did not fail), and
+  // what is not sent stays queued for the next Client. Waits at most `timeout`; true when
+  // the worker has stopped (then no listener runs any more), false when it had not yet.
+  // Later calls return at once.
   // Safe before start() (returns true) and from any thread except inside a listener
   // running on the worker (returns false without waiting).
   bool shutdown(std::chrono::milliseconds timeout) noexcept;
