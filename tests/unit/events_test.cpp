@@ -4,10 +4,10 @@
 #include <mds/client.hpp>
 
 #include "client/event_queue.hpp"
-#include "client/wall_clock.hpp"
 #include "core/json/json.hpp"
 #include "state/store.hpp"
 #include "support/loopback_server.hpp"
+#include "support/simulated_clock.hpp"
 #include "support/temp_dir.hpp"
 #include "transport/protocol.hpp"
 
@@ -54,22 +54,6 @@ std::unique_ptr<Client> make_client(const ClientOptions &options) {
   }
   return std::move(*client);
 }
-
-// Sets the process's wall clock for the scope; the system clock comes back after.
-class SimulatedClock {
-public:
-  explicit SimulatedClock(std::int64_t unix_seconds) : now_(unix_seconds) {
-    mds::client::set_wall_clock_for_tests(
-        [this] { return std::chrono::system_clock::time_point(std::chrono::seconds(now_.load())); });
-  }
-  ~SimulatedClock() { mds::client::set_wall_clock_for_tests({}); }
-  SimulatedClock(const SimulatedClock &) = delete;
-  SimulatedClock &operator=(const SimulatedClock &) = delete;
-  void set(std::int64_t unix_seconds) { now_ = unix_seconds; }
-
-private:
-  std::atomic<std::int64_t> now_;
-};
 
 // A stored check answer offering upgrade 10.3.0 in `mode`, as a sync leaves it.
 std::string upgrade_answer(const std::string &mode, unsigned remind_days) {
@@ -205,7 +189,7 @@ TEST_CASE("Upgrade prompts over simulated days through the Client, per mode, acr
       REQUIRE(store);
       REQUIRE((*store)->set_metas({{"check_etag", "\"e\""}, {"check_answer", upgrade_answer(c.mode, c.remind_days)}}));
     }
-    SimulatedClock clock(start);
+    mds::test::SimulatedClock clock(start);
     std::string prompted;
     std::unique_ptr<Client> client = make_client(options_in(dir.path()));
     for (int d = 0; d < 8; ++d) {
