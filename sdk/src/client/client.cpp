@@ -358,9 +358,13 @@ private:
         lock.lock();
       }
     }
+    // Events go at shutdown only when it is quick: the last sync worked and the server
+    // asked for no pause.
+    const bool may_send = final_flush_budget_.count() > 0 && consecutive_failures_ == 0 &&
+                          std::chrono::steady_clock::now() >= not_before_;
     const auto flush_budget = final_flush_budget_;
     lock.unlock();
-    if (flush_budget.count() > 0 && consecutive_failures_ == 0) {
+    if (may_send) {
       (void)guarded<client::EventDeliveryReport>([&] { return flush_events(flush_budget, 1); });
     }
     lock.lock();
