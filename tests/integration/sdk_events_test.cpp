@@ -9,10 +9,8 @@
 #include "state/store.hpp"
 #include "transport/protocol.hpp"
 
-#include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 
 using namespace mds::test;
 using mds::ErrorCode;
@@ -21,9 +19,6 @@ using namespace std::chrono_literals;
 namespace {
 
 mds::ClientOptions device_options(const std::string &url, const std::filesystem::path &state) {
-  std::ifstream in(MDS_SDK_TEST_KEY);
-  std::ostringstream key;
-  key << in.rdbuf();
   mds::ClientOptions options;
   options.server_url = url;
   options.app_id = "demo";
@@ -31,7 +26,7 @@ mds::ClientOptions device_options(const std::string &url, const std::filesystem:
   options.app_version = "10.2.3";
   options.device.id = "device-1";
   options.state_directory = state.string();
-  options.trusted_public_keys = {key.str()};
+  options.trusted_public_keys = {publisher_key_pem()};
   options.timeouts.connect = 2s;
   options.timeouts.request_deadline = 10s;
   options.schedule.sync_on_start = true;
