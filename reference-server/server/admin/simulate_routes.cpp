@@ -7,6 +7,8 @@
 #include "server/util/time.hpp"
 
 #include <map>
+#include <memory>
+#include <vector>
 
 namespace mds::server::admin {
 namespace {
@@ -71,7 +73,8 @@ void write_decision(core::json::Writer &writer, const Release &release, const ta
   writer.EndObject();
 }
 
-Response simulate(Storage &storage, const AdminLimits &limits, const Request &request) {
+Response simulate(Storage &storage, targeting::AppInputsCache &cache, const AdminLimits &limits,
+                  const Request &request) {
   auto body = parse_object_body(request, limits.json_body);
   if (!body) {
     return Response::error(body.error());
@@ -80,15 +83,14 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   if (!device) {
     return Response::error(device.error());
   }
-  auto inputs = targeting::load_app_inputs(storage, device->app);
+  auto inputs = cache.get(device->app);
   if (!inputs) {
     return Response::error(inputs.error());
   }
-  const auto &releases = inputs->releases;
-  const auto &config = inputs->config;
+  const auto &config = (*inputs)->config;
 
   const auto now = unix_now_seconds();
-  targeting::ReleaseDecider decider(storage);
+  targeting::ReleaseDecider decider(storage, &(*inputs)->whitelist_types);
   rapidjson::StringBuffer buffer;
   core::json::Writer writer(buffer);
   writer.StartObject();
@@ -97,21 +99,20 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   put_time(writer, "at", now);
   writer.Key("releases");
   writer.StartArray();
-  // Config: the defaults, overridden by each eligible config release (config_resolution.hpp).
-  auto values = targeting::config_defaults(config);
-  for (const auto &release : releases) {
-    auto decision = decider.decide(release, *device, now, targeting::WindowMode::Peek);
+  std::vector<const targeting::ConfigOverlay *> eligible_config;
+  for (const auto &prepared : (*inputs)->releases) {
+    auto decision = decider.decide(prepared.targeting, *device, now, targeting::WindowMode::Peek);
     if (!decision) {
       return Response::error(decision.error());
     }
-    write_decision(writer, release, *decision);
-    if (decision->eligible) {
-      if (auto applied = targeting::overlay_config_release(release, values); !applied) {
-        return Response::error(applied.error());
-      }
+    write_decision(writer, prepared.release, *decision);
+    if (decision->eligible && prepared.config) {
+      eligible_config.push_back(&*prepared.config);
     }
   }
   writer.EndArray();
+  // The config exactly as /v1/check resolves it (config_resolution.hpp), with sources.
+  const auto values = targeting::resolve_config(config, *device, eligible_config);
   writer.Key("config");
   writer.StartObject();
   put(writer, "revision", config.revision);
@@ -136,8 +137,10 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
 } // namespace
 
 void add_simulate_routes(http::Router &router, Storage &storage, const AdminLimits &limits) {
-  router.add({"POST", "/v1/admin/simulate", http::Access::Admin, http::BodyMode::Buffered, limits.json_body,
-              [&storage, limits](const Request &request) { return simulate(storage, limits, request); }});
+  auto cache = std::make_shared<targeting::AppInputsCache>(storage);
+  router.add(
+      {"POST", "/v1/admin/simulate", http::Access::Admin, http::BodyMode::Buffered, limits.json_body,
+       [&storage, cache, limits](const Request &request) { return simulate(storage, *cache, limits, request); }});
 }
 
 } // namespace mds::server::admin

@@ -6,6 +6,7 @@
 
 #include <mds/error.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ struct ServerOptions {
   http::ListenAddress listen;
   std::filesystem::path admin_token_file;
   unsigned threads = 0; // 0: one per core
+  // /v1/check: load shedding and the answer's poll_interval (client::ClientApiOptions).
+  std::uint32_t max_pending_checks = 64;
+  std::uint32_t retry_after = 30;
+  std::uint32_t poll_interval = 1800;
   bool show_help = false;
 };
 

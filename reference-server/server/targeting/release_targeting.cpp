@@ -55,21 +55,45 @@ Result<Targeting> targeting_of(const Release &release, Storage &storage) {
 }
 
 Result<bool> StorageWhitelists::contains(std::string_view list, const Device &device) {
-  auto known = types_.find(list);
-  if (known == types_.end()) {
-    auto whitelist = storage_.get_whitelist(list, 0);
-    if (!whitelist) {
-      return whitelist.error();
-    }
-    known = types_.emplace(std::string(list), whitelist->whitelist.type).first;
+  // Several releases often name the same list: ask storage once per list and device.
+  std::string asked(list);
+  asked += '\n';
+  asked += device.device_id;
+  asked += '\n';
+  asked += device.user_id.value_or("");
+  if (auto answered = answers_.find(asked); answered != answers_.end()) {
+    return answered->second;
   }
-  if (known->second == WhitelistType::User) {
-    if (!device.user_id) {
-      return false;
+  std::optional<WhitelistType> type;
+  if (known_ != nullptr) {
+    if (auto known = known_->find(list); known != known_->end()) {
+      type = known->second;
     }
-    return storage_.whitelist_contains(list, *device.user_id);
   }
-  return storage_.whitelist_contains(list, device.device_id);
+  if (!type) {
+    auto known = types_.find(list);
+    if (known == types_.end()) {
+      auto whitelist = storage_.get_whitelist(list, 0);
+      if (!whitelist) {
+        return whitelist.error();
+      }
+      known = types_.emplace(std::string(list), whitelist->whitelist.type).first;
+    }
+    type = known->second;
+  }
+  // One indexed lookup of (list, id), whatever the list's size.
+  Result<bool> holds = false;
+  if (*type == WhitelistType::User) {
+    if (device.user_id) {
+      holds = storage_.whitelist_contains(list, *device.user_id);
+    }
+  } else {
+    holds = storage_.whitelist_contains(list, device.device_id);
+  }
+  if (holds) {
+    answers_.emplace(std::move(asked), *holds);
+  }
+  return holds;
 }
 
 Result<WindowAnswer> StorageWindows::admit(std::int64_t release_id, const TimeWindow &window,
@@ -86,7 +110,12 @@ Result<Decision> ReleaseDecider::decide(const Release &release, const Device &de
   if (!targeting) {
     return targeting.error();
   }
-  return evaluate(*targeting, device, whitelists_, windows_, now, mode);
+  return decide(*targeting, device, now, mode);
+}
+
+Result<Decision> ReleaseDecider::decide(const Targeting &targeting, const Device &device, std::int64_t now,
+                                        WindowMode mode) {
+  return evaluate(targeting, device, whitelists_, windows_, now, mode);
 }
 
 Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
@@ -97,11 +126,66 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
   if (!releases) {
     return std::move(releases).error();
   }
-  auto config = storage.list_config_values(app);
+  auto values = storage.list_config_values(app);
+  if (!values) {
+    return std::move(values).error();
+  }
+  AppInputs inputs;
+  auto config = prepare_config(*values);
   if (!config) {
     return std::move(config).error();
   }
-  return AppInputs{std::move(*releases), std::move(*config)};
+  inputs.config = std::move(config.value());
+  inputs.releases.reserve(releases->size());
+  for (auto &release : *releases) {
+    auto targeting = targeting_of(release, storage);
+    if (!targeting) {
+      return std::move(targeting).error();
+    }
+    std::optional<ConfigOverlay> overlay;
+    if (release.kind == ReleaseKind::Config) {
+      auto read = config_overlay_of(release);
+      if (!read) {
+        return std::move(read).error();
+      }
+      overlay = std::move(read.value());
+    }
+    for (const auto &list : release.whitelists) {
+      if (inputs.whitelist_types.count(list) != 0) {
+        continue;
+      }
+      // A list deleted after its release ended is left to the lookup, which then fails
+      // as it did before this cache existed; only live releases ask.
+      if (auto whitelist = storage.get_whitelist(list, 0); whitelist) {
+        inputs.whitelist_types.emplace(list, whitelist->whitelist.type);
+      }
+    }
+    inputs.releases.push_back({std::move(release), std::move(targeting.value()), std::move(overlay)});
+  }
+  return inputs;
+}
+
+Result<std::shared_ptr<const AppInputs>> AppInputsCache::get(const std::string &app) {
+  // Read before the state: a change that lands while loading leaves the entry tagged
+  // with the older count, so the next request loads again.
+  const auto change_count = storage_.change_count();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto entry = entries_.find(app); entry != entries_.end() && entry->second.change_count == change_count) {
+      return entry->second.inputs;
+    }
+  }
+  auto loaded = load_app_inputs(storage_, app);
+  if (!loaded) {
+    return std::move(loaded).error();
+  }
+  auto inputs = std::make_shared<const AppInputs>(std::move(loaded.value()));
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto &entry = entries_[app];
+  if (!entry.inputs || entry.change_count <= change_count) {
+    entry = {change_count, inputs};
+  }
+  return inputs;
 }
 
 } // namespace mds::server::targeting

@@ -138,6 +138,12 @@ CREATE TABLE release_counters (
   rolled_back  INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+
+    // 5: targeted config values: a key's variants (first match wins over the default), as
+    // a JSON array of {"when": [parsed filters], "value"}.
+    R"sql(
+ALTER TABLE config_values ADD COLUMN variants TEXT NOT NULL DEFAULT '[]';
+)sql",
 };
 
 Result<int> current_version(Connection &connection) {

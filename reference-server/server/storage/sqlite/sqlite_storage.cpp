@@ -108,6 +108,7 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::filesystem
 
 Status SqliteStorage::audit(const Actor &actor, std::string_view action, std::string_view target,
                             std::string_view detail_json) {
+  change_count_.fetch_add(1, std::memory_order_acq_rel);
   MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO audit_log (at, actor, action, target, detail) "
                                                          "VALUES (?1, ?2, ?3, ?4, ?5)"));
   return insert.bind(1, unix_now_seconds()).bind(2, actor).bind(3, action).bind(4, target).bind(5, detail_json).run();
@@ -718,7 +719,9 @@ Result<WindowAdmission> SqliteStorage::peek_window(std::int64_t release_id, std:
 
 Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::string_view key,
                                                     std::string_view value_json,
-                                                    const std::optional<std::string> &description, const Actor &actor) {
+                                                    const std::optional<std::string> &description,
+                                                    const std::optional<std::string> &variants_json,
+                                                    const Actor &actor) {
   std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
   MDS_TRY_ASSIGN(owner, load_app(app));
@@ -736,19 +739,26 @@ Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::s
   const auto now = unix_now_seconds();
   MDS_TRY_ASSIGN(upsert, Statement::prepare(connection_,
                                             "INSERT INTO config_values (app_id, key, value, description, revision, "
-                                            "updated_at) VALUES (?1, ?2, ?3, COALESCE(?4, ''), ?5, ?6) "
+                                            "updated_at, variants) VALUES (?1, ?2, ?3, COALESCE(?4, ''), ?5, ?6, "
+                                            "COALESCE(?7, '[]')) "
                                             "ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value, "
                                             "description = COALESCE(?4, config_values.description), "
+                                            "variants = COALESCE(?7, config_values.variants), "
                                             "revision = excluded.revision, updated_at = excluded.updated_at"));
   upsert.bind(1, owner.id)
       .bind(2, key)
       .bind(3, value_json)
       .bind_optional(4, description)
       .bind(5, revision)
-      .bind(6, now);
+      .bind(6, now)
+      .bind_optional(7, variants_json);
   MDS_TRY(upsert.run());
-  MDS_TRY(audit(actor, "config.set", "config/" + std::string(app) + "/" + std::string(key),
-                Detail().add("revision", revision).add("value", value_json).str()));
+  Detail detail;
+  detail.add("revision", revision).add("value", value_json);
+  if (variants_json) {
+    detail.add("variants", *variants_json);
+  }
+  MDS_TRY(audit(actor, "config.set", "config/" + std::string(app) + "/" + std::string(key), detail.str()));
   MDS_TRY(transaction.commit());
   MDS_TRY_ASSIGN(stored, load_config_values(app, key));
   return stored.front();
@@ -756,10 +766,11 @@ Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::s
 
 Result<std::vector<ConfigValue>> SqliteStorage::load_config_values(std::string_view app,
                                                                    std::optional<std::string_view> key) {
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT key, value, description, revision, "
-                                                        "config_values.updated_at FROM config_values JOIN apps ON "
-                                                        "apps.id = app_id WHERE apps.name = ?1 AND (?2 IS NULL OR "
-                                                        "key = ?2) ORDER BY key"));
+  MDS_TRY_ASSIGN(query,
+                 Statement::prepare(connection_, "SELECT key, value, description, revision, "
+                                                 "config_values.updated_at, variants FROM config_values JOIN apps ON "
+                                                 "apps.id = app_id WHERE apps.name = ?1 AND (?2 IS NULL OR "
+                                                 "key = ?2) ORDER BY key"));
   query.bind(1, app).bind_optional(2, key ? std::optional<std::string>(*key) : std::nullopt);
   std::vector<ConfigValue> values;
   for (;;) {
@@ -774,6 +785,7 @@ Result<std::vector<ConfigValue>> SqliteStorage::load_config_values(std::string_v
     value.description = query.text(2);
     value.revision = query.integer(3);
     value.updated_at = query.integer(4);
+    value.variants_json = query.text(5);
     values.push_back(std::move(value));
   }
   if (key && values.empty()) {

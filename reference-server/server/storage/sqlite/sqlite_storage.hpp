@@ -7,6 +7,7 @@
 #include "server/storage/sqlite/sqlite.hpp"
 #include "server/storage/storage.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -45,11 +46,13 @@ public:
                                       bool may_take_place) override;
 
   Result<ConfigValue> set_config_value(std::string_view app, std::string_view key, std::string_view value_json,
-                                       const std::optional<std::string> &description, const Actor &actor) override;
+                                       const std::optional<std::string> &description,
+                                       const std::optional<std::string> &variants_json, const Actor &actor) override;
   Result<ConfigValues> list_config_values(std::string_view app) override;
   Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) override;
 
   Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) override;
+  std::uint64_t change_count() const override { return change_count_.load(std::memory_order_acquire); }
 
   Status count_offered(const std::vector<std::int64_t> &release_ids) override;
   Result<std::vector<std::string>> record_events(std::string_view app, std::string_view device_id,
@@ -72,6 +75,10 @@ private:
   Result<std::vector<ConfigValue>> load_config_values(std::string_view app, std::optional<std::string_view> key);
 
   std::mutex mutex_;
+  // Raised by audit(), inside the change's transaction and so before the change is
+  // visible; a reader that then reads under mutex_ waits for the commit. A change that
+  // rolls back leaves the count raised, which only costs a reader one needless reload.
+  std::atomic<std::uint64_t> change_count_{0};
   sqlite::Connection connection_;
   std::filesystem::path file_;
 };
