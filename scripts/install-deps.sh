@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, every Debian 12 package OpenMDS needs to build, test and demo.
 # Does nothing when all are present; uses sudo when not root.
+#   --bench   also what bench/ needs: wrk (HTTP load generator) and nginx (the baseline)
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,12 @@ packages=(
   rapidjson-dev catch2 libmicrohttpd-dev
   sqlite3 curl openssl
 )
+for argument in "$@"; do
+  case "$argument" in
+    --bench) packages+=(wrk nginx) ;;
+    *) echo "install-deps: unknown option $argument (known: --bench)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

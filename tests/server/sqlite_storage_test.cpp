@@ -341,3 +341,22 @@ TEST_CASE("time windows: first come up to the cap, idempotent, exact under threa
   CHECK_FALSE(newcomer->admitted);
   CHECK(newcomer->admitted_count == 5);
 }
+
+TEST_CASE("offered counts held in memory are read exactly and survive a clean close", "[storage]") {
+  mds::test::TempDir temp;
+  std::int64_t id = 0;
+  {
+    auto storage = SqliteStorage::open(temp / "mds.db").value();
+    REQUIRE(storage->create_app(example_app(), "alice").ok());
+    auto release = storage->create_release(package_release(), "alice");
+    REQUIRE(release.ok());
+    id = release->id;
+    for (int i = 0; i < 5; ++i) {
+      REQUIRE(storage->count_offered({id}).ok()); // the first is written, the others held
+    }
+    CHECK(storage->release_counters(id)->offered == 5);
+    REQUIRE(storage->count_offered({id, id}).ok());
+  }
+  auto reopened = SqliteStorage::open(temp / "mds.db").value();
+  CHECK(reopened->release_counters(id)->offered == 7);
+}

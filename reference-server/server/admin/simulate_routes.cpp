@@ -90,7 +90,7 @@ Response simulate(Storage &storage, targeting::AppInputsCache &cache, const Admi
   const auto &config = (*inputs)->config;
 
   const auto now = unix_now_seconds();
-  targeting::ReleaseDecider decider(storage, &(*inputs)->whitelist_types);
+  targeting::ReleaseDecider decider(storage, inputs->get());
   rapidjson::StringBuffer buffer;
   core::json::Writer writer(buffer);
   writer.StartObject();
@@ -118,15 +118,17 @@ Response simulate(Storage &storage, targeting::AppInputsCache &cache, const Admi
   put(writer, "revision", config.revision);
   writer.Key("values");
   writer.StartObject();
-  for (const auto &[key, value] : values) {
-    writer.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-    writer.RawValue(value.json.c_str(), value.json.size(), rapidjson::kObjectType);
+  for (const auto &value : values) {
+    writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
+    writer.RawValue(value.json.data(), value.json.size(), rapidjson::kObjectType);
   }
   writer.EndObject();
   writer.Key("sources");
   writer.StartObject();
-  for (const auto &[key, value] : values) {
-    put(writer, key.c_str(), value.source);
+  for (const auto &value : values) {
+    writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
+    const auto source = value.source.name(value.key);
+    writer.String(source.c_str(), static_cast<rapidjson::SizeType>(source.size()));
   }
   writer.EndObject();
   writer.EndObject();

@@ -142,10 +142,12 @@ Response check(Storage &storage, targeting::AppInputsCache &cache, const ClientA
   const auto &config = (*inputs)->config;
 
   const auto now = unix_now_seconds();
-  targeting::ReleaseDecider decider(storage, &(*inputs)->whitelist_types);
+  targeting::ReleaseDecider decider(storage, inputs->get());
   std::vector<const targeting::ConfigOverlay *> eligible_config; // eligible config releases
   std::vector<std::int64_t> config_sources;
   std::vector<std::int64_t> package_offers; // package releases that offered something
+  eligible_config.reserve((*inputs)->releases.size());
+  config_sources.reserve((*inputs)->releases.size());
   for (const auto &prepared : (*inputs)->releases) {
     const auto &release = prepared.release;
     if (!stage_is_live(release.progress.stage)) {
@@ -187,9 +189,9 @@ Response check(Storage &storage, targeting::AppInputsCache &cache, const ClientA
       admin::put(writer, "revision", config.revision);
       writer.Key("values");
       writer.StartObject();
-      for (const auto &[key, value] : values) {
-        writer.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-        writer.RawValue(value.json.c_str(), value.json.size(), rapidjson::kObjectType);
+      for (const auto &value : values) {
+        writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
+        writer.RawValue(value.json.data(), value.json.size(), rapidjson::kObjectType);
       }
       writer.EndObject();
       writer.EndObject();

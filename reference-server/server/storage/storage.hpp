@@ -234,7 +234,9 @@ public:
   virtual Result<ConfigValues> list_config_values(std::string_view app) = 0;
   virtual Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) = 0;
 
-  // Raises `offered` by one for each release id. Not audited: device traffic.
+  // Raises `offered` by one for each release id. Not audited: device traffic. An
+  // implementation may hold counts briefly before writing them (release_counters still
+  // includes them).
   virtual Status count_offered(const std::vector<std::int64_t> &release_ids) = 0;
   // Stores a device's events in one transaction, idempotent on event id: an id already
   // held is left as it is. An event stored now whose type is downloaded, installed,

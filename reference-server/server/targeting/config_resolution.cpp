@@ -5,6 +5,8 @@
 
 #include "core/json/json.hpp"
 
+#include <algorithm>
+
 namespace mds::server::targeting {
 
 std::string variants_to_json(const std::vector<ConfigVariant> &variants) {
@@ -85,22 +87,48 @@ std::ptrdiff_t matching_variant(const KeyTargeting &key, const Device &device) {
   return -1;
 }
 
+std::string ValueSource::name(std::string_view key) const {
+  switch (kind) {
+  case Kind::Variant:
+    return "variant/" + std::string(key) + "/" + std::to_string(number);
+  case Kind::Release:
+    return "release/" + std::to_string(number);
+  case Kind::Default:
+    break;
+  }
+  return "default";
+}
+
 ResolvedConfig resolve_config(const AppConfig &config, const Device &device,
                               const std::vector<const ConfigOverlay *> &eligible) {
   ResolvedConfig resolved;
+  resolved.reserve(config.keys.size());
   for (const auto &key : config.keys) {
     const auto variant = matching_variant(key, device);
     if (variant < 0) {
-      resolved[key.key] = {key.default_json, "default"};
+      resolved.push_back({key.key, key.default_json, {}});
     } else {
-      resolved[key.key] = {key.variants[static_cast<std::size_t>(variant)].value_json,
-                           "variant/" + key.key + "/" + std::to_string(variant)};
+      resolved.push_back({key.key,
+                          key.variants[static_cast<std::size_t>(variant)].value_json,
+                          {ValueSource::Kind::Variant, static_cast<std::int64_t>(variant)}});
     }
   }
+  // Storage lists keys in order; sorting again costs nothing then and keeps the lookups
+  // below right whatever the order.
+  auto by_key = [](const ResolvedValue &a, const ResolvedValue &b) { return a.key < b.key; };
+  if (!std::is_sorted(resolved.begin(), resolved.end(), by_key)) {
+    std::sort(resolved.begin(), resolved.end(), by_key);
+  }
   for (const auto *overlay : eligible) {
-    const std::string source = "release/" + std::to_string(overlay->release_id);
+    const ValueSource source{ValueSource::Kind::Release, overlay->release_id};
     for (const auto &[key, json] : overlay->values) {
-      resolved[key] = {json, source};
+      ResolvedValue value{key, json, source};
+      auto at = std::lower_bound(resolved.begin(), resolved.end(), value, by_key);
+      if (at != resolved.end() && at->key == value.key) {
+        *at = value;
+      } else {
+        resolved.insert(at, value); // a key the release brings without a default
+      }
     }
   }
   return resolved;

@@ -18,7 +18,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,12 +64,25 @@ Result<AppConfig> prepare_config(const ConfigValues &values);
 // A config release's values; StorageCorrupt when its stored config is not a JSON object.
 Result<ConfigOverlay> config_overlay_of(const Release &release);
 
-struct ResolvedValue {
-  std::string json;   // compact JSON
-  std::string source; // "default", "variant/KEY/INDEX" or "release/ID"
+// Where a resolved value comes from.
+struct ValueSource {
+  enum class Kind { Default, Variant, Release } kind = Kind::Default;
+  std::int64_t number = 0; // the variant's index or the release's id
+
+  // "default", "variant/KEY/INDEX" or "release/ID".
+  std::string name(std::string_view key) const;
 };
 
-using ResolvedConfig = std::map<std::string, ResolvedValue>;
+// A resolved value points into the AppConfig and ConfigOverlays it was resolved from,
+// which must outlive it: resolution runs on every check and copies nothing.
+struct ResolvedValue {
+  std::string_view key;
+  std::string_view json; // compact JSON
+  ValueSource source;
+};
+
+// Sorted by key.
+using ResolvedConfig = std::vector<ResolvedValue>;
 
 // The index of the first variant whose filters all hold, or -1 for the default.
 std::ptrdiff_t matching_variant(const KeyTargeting &key, const Device &device);

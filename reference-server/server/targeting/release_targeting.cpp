@@ -64,6 +64,12 @@ Result<bool> StorageWhitelists::contains(std::string_view list, const Device &de
   if (auto answered = answers_.find(asked); answered != answers_.end()) {
     return answered->second;
   }
+  if (memo_ != nullptr) {
+    if (auto remembered = memo_->on_whitelist(asked)) {
+      answers_.emplace(asked, *remembered);
+      return *remembered;
+    }
+  }
   std::optional<WhitelistType> type;
   if (known_ != nullptr) {
     if (auto known = known_->find(list); known != known_->end()) {
@@ -91,6 +97,9 @@ Result<bool> StorageWhitelists::contains(std::string_view list, const Device &de
     holds = storage_.whitelist_contains(list, device.device_id);
   }
   if (holds) {
+    if (memo_ != nullptr) {
+      memo_->remember_whitelist(asked, *holds);
+    }
     answers_.emplace(std::move(asked), *holds);
   }
   return holds;
@@ -99,10 +108,62 @@ Result<bool> StorageWhitelists::contains(std::string_view list, const Device &de
 Result<WindowAnswer> StorageWindows::admit(std::int64_t release_id, const TimeWindow &window,
                                            std::string_view device_id, bool open, WindowMode mode) {
   if (mode == WindowMode::Admit) {
-    return storage_.admit_to_window(release_id, device_id, window.cap, open);
+    if (memo_ != nullptr && memo_->holds_place(release_id, device_id)) {
+      return WindowAnswer{true, true, 0};
+    }
+    auto answer = storage_.admit_to_window(release_id, device_id, window.cap, open);
+    if (answer && answer->admitted && memo_ != nullptr) {
+      memo_->remember_place(release_id, device_id);
+    }
+    return answer;
   }
   return storage_.peek_window(release_id, device_id, window.cap, open);
 }
+
+std::optional<bool> LookupMemo::on_whitelist(const std::string &key) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto found = whitelist_answers_.find(key); found != whitelist_answers_.end()) {
+    return found->second;
+  }
+  return std::nullopt;
+}
+
+void LookupMemo::remember_whitelist(std::string key, bool holds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (whitelist_answers_.size() >= kMaxEntries) {
+    whitelist_answers_.clear();
+  }
+  whitelist_answers_.emplace(std::move(key), holds);
+}
+
+namespace {
+std::string place_key(std::int64_t release_id, std::string_view device_id) {
+  std::string key = std::to_string(release_id);
+  key += '\n';
+  key += device_id;
+  return key;
+}
+} // namespace
+
+bool LookupMemo::holds_place(std::int64_t release_id, std::string_view device_id) const {
+  const auto key = place_key(release_id, device_id);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return places_.count(key) != 0;
+}
+
+void LookupMemo::remember_place(std::int64_t release_id, std::string_view device_id) {
+  auto key = place_key(release_id, device_id);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (places_.size() >= kMaxEntries) {
+    places_.clear();
+  }
+  places_.insert(std::move(key));
+}
+
+ReleaseDecider::ReleaseDecider(Storage &storage, const AppInputs *inputs)
+    : storage_(storage), whitelists_(storage, inputs != nullptr ? &inputs->whitelist_types : nullptr,
+                                     inputs != nullptr ? inputs->memo.get() : nullptr),
+      windows_(storage, inputs != nullptr ? inputs->memo.get() : nullptr) {}
 
 Result<Decision> ReleaseDecider::decide(const Release &release, const Device &device, std::int64_t now,
                                         WindowMode mode) {

@@ -10,12 +10,16 @@
 #include "server/targeting/config_resolution.hpp"
 #include "server/targeting/evaluate.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace mds::server::targeting {
@@ -29,36 +33,62 @@ Result<Targeting> targeting_of(const Release &release, Storage &storage);
 // A whitelist's type, by name, as known when an app's inputs were read.
 using WhitelistTypes = std::map<std::string, WhitelistType, std::less<>>;
 
+// Lookup answers that stay right as long as an app's inputs do, shared by every request
+// that uses those inputs: whitelist membership (a list changes only through an audited
+// admin change, which replaces the inputs and this memo with them) and the time-window
+// places devices hold (a place, once taken, is kept for the release's life). Thread-safe,
+// bounded: past kMaxEntries answers it starts again from empty.
+class LookupMemo {
+public:
+  static constexpr std::size_t kMaxEntries = 1u << 20;
+  std::optional<bool> on_whitelist(const std::string &key) const;
+  void remember_whitelist(std::string key, bool holds);
+  bool holds_place(std::int64_t release_id, std::string_view device_id) const;
+  void remember_place(std::int64_t release_id, std::string_view device_id);
+
+private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, bool> whitelist_answers_;
+  std::unordered_set<std::string> places_; // "<release id>\n<device id>"
+};
+
 class StorageWhitelists final : public WhitelistLookup {
 public:
-  // `known` (may be null) saves asking storage for the type of the lists it names.
-  explicit StorageWhitelists(Storage &storage, const WhitelistTypes *known = nullptr)
-      : storage_(storage), known_(known) {}
+  // `known` (may be null) saves asking storage for the type of the lists it names;
+  // `memo` (may be null) remembers answers across requests.
+  explicit StorageWhitelists(Storage &storage, const WhitelistTypes *known = nullptr, LookupMemo *memo = nullptr)
+      : storage_(storage), known_(known), memo_(memo) {}
   Result<bool> contains(std::string_view list, const Device &device) override;
 
 private:
   Storage &storage_;
   const WhitelistTypes *known_;
+  LookupMemo *memo_;
   WhitelistTypes types_;                             // per request: lists do not change type
   std::map<std::string, bool, std::less<>> answers_; // list, device id and user id -> answer
 };
 
 class StorageWindows final : public WindowGate {
 public:
-  explicit StorageWindows(Storage &storage) : storage_(storage) {}
+  // With a memo, WindowMode::Admit answers a device known to hold a place without asking
+  // storage; such an answer has admitted_count 0 (not looked up).
+  explicit StorageWindows(Storage &storage, LookupMemo *memo = nullptr) : storage_(storage), memo_(memo) {}
   Result<WindowAnswer> admit(std::int64_t release_id, const TimeWindow &window, std::string_view device_id, bool open,
                              WindowMode mode) override;
 
 private:
   Storage &storage_;
+  LookupMemo *memo_;
 };
 
+struct AppInputs;
+
 // Decides stored releases for one device: what simulate asks (WindowMode::Peek) and what
-// /v1/check will ask (WindowMode::Admit, which takes window places). One per request.
+// /v1/check asks (WindowMode::Admit, which takes window places). One per request.
 class ReleaseDecider {
 public:
-  explicit ReleaseDecider(Storage &storage, const WhitelistTypes *known_whitelists = nullptr)
-      : storage_(storage), whitelists_(storage, known_whitelists), windows_(storage) {}
+  // `inputs` (may be null) lends its whitelist types and lookup memo.
+  explicit ReleaseDecider(Storage &storage, const AppInputs *inputs = nullptr);
   Result<Decision> decide(const Release &release, const Device &device, std::int64_t now, WindowMode mode);
   // With targeting already read (AppInputs).
   Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode);
@@ -83,6 +113,7 @@ struct AppInputs {
   std::vector<PreparedRelease> releases;
   AppConfig config;
   WhitelistTypes whitelist_types;
+  std::shared_ptr<LookupMemo> memo = std::make_shared<LookupMemo>();
 };
 
 // Reads and parses an app's inputs; NotFound for an unknown app.

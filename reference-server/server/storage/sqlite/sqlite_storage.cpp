@@ -7,6 +7,9 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <map>
+
 // Early return of a failed Result or Status; keeps each storage operation readable as the
 // sequence of steps it is.
 #define MDS_TRY(expression)                                                                                            \
@@ -104,6 +107,11 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::filesystem
     return make_error(migrated.code(), file.string() + ": " + migrated.error().message);
   }
   return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(connection.value()), file));
+}
+
+SqliteStorage::~SqliteStorage() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  (void)write_pending_offered(); // nothing left to report a failure to
 }
 
 Status SqliteStorage::audit(const Actor &actor, std::string_view action, std::string_view target,
@@ -889,17 +897,56 @@ Status SqliteStorage::count_offered(const std::vector<std::int64_t> &release_ids
   if (release_ids.empty()) {
     return {};
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
-  for (const auto id : release_ids) {
-    MDS_TRY_ASSIGN(upsert,
-                   Statement::prepare(connection_, "INSERT INTO release_counters (release_id, offered) VALUES (?1, 1) "
-                                                   "ON CONFLICT (release_id) DO UPDATE SET offered = offered + 1"));
-    upsert.bind(1, id);
-    MDS_TRY(upsert.run());
+  std::map<std::int64_t, std::uint64_t> due;
+  {
+    std::lock_guard<std::mutex> lock(offered_mutex_);
+    for (const auto id : release_ids) {
+      ++pending_offered_[id];
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_offered_write_ < kOfferedWriteInterval) {
+      return {};
+    }
+    last_offered_write_ = now;
+    due.swap(pending_offered_);
   }
-  MDS_TRY(transaction.commit());
-  return {};
+  std::lock_guard<std::mutex> lock(mutex_);
+  return write_offered(std::move(due));
+}
+
+Status SqliteStorage::write_pending_offered() {
+  std::map<std::int64_t, std::uint64_t> due;
+  {
+    std::lock_guard<std::mutex> lock(offered_mutex_);
+    due.swap(pending_offered_);
+  }
+  return write_offered(std::move(due));
+}
+
+Status SqliteStorage::write_offered(std::map<std::int64_t, std::uint64_t> due) {
+  if (due.empty()) {
+    return {};
+  }
+  auto written = [&]() -> Status {
+    MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+    MDS_TRY_ASSIGN(upsert,
+                   Statement::prepare(connection_, "INSERT INTO release_counters (release_id, offered) VALUES (?1, ?2) "
+                                                   "ON CONFLICT (release_id) DO UPDATE SET offered = offered + ?2"));
+    for (const auto &[id, count] : due) {
+      upsert.reset();
+      upsert.bind(1, id).bind(2, static_cast<std::int64_t>(count));
+      MDS_TRY(upsert.run());
+    }
+    return transaction.commit();
+  }();
+  if (!written) {
+    // Kept for the next write rather than lost.
+    std::lock_guard<std::mutex> lock(offered_mutex_);
+    for (const auto &[id, count] : due) {
+      pending_offered_[id] += count;
+    }
+  }
+  return written;
 }
 
 Result<std::vector<std::string>> SqliteStorage::record_events(std::string_view app, std::string_view device_id,
@@ -951,6 +998,7 @@ Result<std::vector<std::string>> SqliteStorage::record_events(std::string_view a
 
 Result<ReleaseCounters> SqliteStorage::release_counters(std::int64_t release_id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY(write_pending_offered()); // counts still in memory are counts too
   MDS_TRY(load_release(release_id));
   MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT offered, downloaded, installed, failed, rolled_back "
                                                         "FROM release_counters WHERE release_id = ?1"));
