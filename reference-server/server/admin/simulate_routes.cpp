@@ -2,6 +2,7 @@
 // changing anything (time-window places are looked at, never taken).
 #include "server/admin/admin_api.hpp"
 #include "server/admin/json_io.hpp"
+#include "server/packages/offers.hpp"
 #include "server/targeting/config_resolution.hpp"
 #include "server/targeting/release_targeting.hpp"
 #include "server/util/time.hpp"
@@ -87,7 +88,13 @@ Response simulate(Storage &storage, targeting::AppInputsCache &cache, const Admi
   if (!inputs) {
     return Response::error(inputs.error());
   }
+  auto installed = packages::parse_installed(body->root());
+  if (!installed) {
+    return Response::error(installed.error());
+  }
   const auto &config = (*inputs)->config;
+  // The packages a check would offer now, decided as the check decides them.
+  packages::OfferBuilder offer_builder(storage, device->app, device->app_version, std::move(installed.value()));
 
   const auto now = unix_now_seconds();
   targeting::ReleaseDecider decider(storage, inputs->get());
@@ -101,16 +108,29 @@ Response simulate(Storage &storage, targeting::AppInputsCache &cache, const Admi
   writer.StartArray();
   std::vector<const targeting::ConfigOverlay *> eligible_config;
   for (const auto &prepared : (*inputs)->releases) {
+    const auto &release = prepared.release;
     auto decision = decider.decide(prepared.targeting, *device, now, targeting::WindowMode::Peek);
     if (!decision) {
       return Response::error(decision.error());
     }
-    write_decision(writer, prepared.release, *decision);
+    write_decision(writer, release, *decision);
     if (decision->eligible && prepared.config) {
       eligible_config.push_back(&*prepared.config);
+    } else if (decision->eligible) {
+      if (auto offered = offer_builder.add(release); !offered) {
+        return Response::error(offered.error());
+      }
     }
   }
   writer.EndArray();
+  auto offers = offer_builder.finish();
+  if (!offers) {
+    return Response::error(offers.error());
+  }
+  writer.Key("offers");
+  writer.StartObject();
+  packages::write_offers(writer, *offers);
+  writer.EndObject();
   // The config exactly as /v1/check resolves it (config_resolution.hpp), with sources.
   const auto values = targeting::resolve_config(config, *device, eligible_config);
   writer.Key("config");

@@ -2,47 +2,59 @@
 
 #include "cli/command_line.hpp"
 
+#include <optional>
+
 namespace mds::server {
-namespace {
-
-// A decimal number from `low` to `high`; InvalidArgument naming the flag otherwise.
-Result<std::uint32_t> bounded_number(const std::string &flag, const std::string &text, std::uint32_t low,
-                                     std::uint32_t high) {
-  std::uint64_t number = 0;
-  bool valid = !text.empty() && text.size() <= 10;
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      valid = false;
-      break;
-    }
-    number = number * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (!valid || number < low || number > high) {
-    return make_error(ErrorCode::InvalidArgument,
-                      "--" + flag + " expects a number from " + std::to_string(low) + " to " + std::to_string(high));
-  }
-  return static_cast<std::uint32_t>(number);
-}
-
-} // namespace
 
 const char *const kServerUsage =
     "usage: mds-server --data DIR --listen HOST:PORT --admin-token-file FILE [--threads N]\n"
-    "                  [--max-pending-checks N] [--retry-after S] [--poll-interval S]\n"
+    "                  [--max-upload-bytes N] [--delta-bases K] [--max-pending-checks N]\n"
+    "                  [--retry-after S] [--poll-interval S]\n"
     "  --data DIR               state directory (created if missing): mds.db, blobs/\n"
     "  --listen HOST:PORT       address to serve on; port 0 picks a free port, printed on stdout\n"
     "  --admin-token-file FILE  admin bearer tokens, one per line, optionally \"NAME TOKEN\"\n"
     "  --threads N              HTTP worker threads (default: one per core)\n"
+    "  --max-upload-bytes N     largest blob upload, 1 to 2^40 (default 4 GiB)\n"
+    "  --delta-bases K          deltas from the last K lower versions, 0 to 64 (default 5)\n"
     "  --max-pending-checks N   checks processed at once beyond which /v1/check answers 503\n"
     "                           rate_limited with Retry-After (1 to 100000, default 64)\n"
     "  --retry-after S          seconds in that Retry-After (1 to 86400, default 30)\n"
     "  --poll-interval S        seconds until a device's next check, sent with every answer\n"
     "                           (1 to 604800, default 1800)\n";
 
+namespace {
+
+// A decimal number from `low` to `high`; nullopt for anything else.
+std::optional<std::uint64_t> parse_bounded(const std::string &text, std::uint64_t low, std::uint64_t high) {
+  if (text.empty() || text.size() > 19) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (value < low || value > high) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+} // namespace
+
 Result<ServerOptions> parse_server_options(const std::vector<std::string> &arguments) {
   cli::OptionSpec spec;
-  spec.with_value = {"data",        "listen",       "admin-token-file", "threads", "max-pending-checks",
-                     "retry-after", "poll-interval"};
+  spec.with_value = {"data",
+                     "listen",
+                     "admin-token-file",
+                     "threads",
+                     "max-upload-bytes",
+                     "delta-bases",
+                     "max-pending-checks",
+                     "retry-after",
+                     "poll-interval"};
   spec.switches = {"help"};
   auto command_line = cli::parse_command_line(arguments, spec);
   if (!command_line) {
@@ -80,21 +92,37 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string> &argum
     }
     options.threads = static_cast<unsigned>(threads);
   }
-  struct NumberFlag {
+  if (auto text = command_line->value("max-upload-bytes")) {
+    auto bytes = parse_bounded(*text, 1, 1ull << 40);
+    if (!bytes) {
+      return make_error(ErrorCode::InvalidArgument, "--max-upload-bytes expects a number from 1 to 1099511627776");
+    }
+    options.max_upload_bytes = *bytes;
+  }
+  if (auto text = command_line->value("delta-bases")) {
+    auto count = parse_bounded(*text, 0, 64);
+    if (!count) {
+      return make_error(ErrorCode::InvalidArgument, "--delta-bases expects a number from 0 to 64");
+    }
+    options.delta_bases = static_cast<unsigned>(*count);
+  }
+  struct CheckFlag {
     const char *flag;
     std::uint32_t low;
     std::uint32_t high;
     std::uint32_t *target;
   };
-  for (const auto &number : {NumberFlag{"max-pending-checks", 1, 100000, &options.max_pending_checks},
-                             NumberFlag{"retry-after", 1, 86400, &options.retry_after},
-                             NumberFlag{"poll-interval", 1, 604800, &options.poll_interval}}) {
+  for (const auto &number : {CheckFlag{"max-pending-checks", 1, 100000, &options.max_pending_checks},
+                             CheckFlag{"retry-after", 1, 86400, &options.retry_after},
+                             CheckFlag{"poll-interval", 1, 604800, &options.poll_interval}}) {
     if (auto text = command_line->value(number.flag)) {
-      auto parsed = bounded_number(number.flag, *text, number.low, number.high);
+      auto parsed = parse_bounded(*text, number.low, number.high);
       if (!parsed) {
-        return parsed.error();
+        return make_error(ErrorCode::InvalidArgument, std::string("--") + number.flag + " expects a number from " +
+                                                          std::to_string(number.low) + " to " +
+                                                          std::to_string(number.high));
       }
-      *number.target = *parsed;
+      *number.target = static_cast<std::uint32_t>(*parsed);
     }
   }
   return options;
