@@ -28,8 +28,9 @@ done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/install-deps.sh" --bench
-(cd "$root" && cmake --preset release >/dev/null && cmake --build --preset release -j2 --target mds-server >/dev/null)
+(cd "$root" && cmake --preset release >/dev/null && cmake --build --preset release -j2 --target mds-server mdsctl >/dev/null)
 server_binary="$root/build/release/reference-server/mds-server"
+mdsctl="$root/build/release/reference-server/mdsctl/mdsctl"
 
 work=$(mktemp -d)
 chmod 755 "$work" # nginx's workers may run as another user when started by root
@@ -65,8 +66,30 @@ admin() { # METHOD PATH [BODY]: fails the script on anything but 2xx
   case "$status" in 2*) ;; *) echo "check_bench: $1 $2 -> $status: $(cat "$work/last_answer")" >&2; exit 1 ;; esac
 }
 
-key_pem=$(openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout 2>/dev/null | awk '{printf "%s\\n", $0}')
+"$mdsctl" keygen --out "$work/publisher.key" >/dev/null
+key_pem=$(awk '{printf "%s\\n", $0}' "$work/publisher.key.pub")
 admin POST /v1/admin/apps "{\"name\":\"bench\",\"platform\":\"android\",\"publisher_keys\":[\"$key_pem\"]}"
+
+# 4 offline packages in two versions each, signed with mdsctl and published through the
+# admin API (blobs, then the envelope): devices hold 1.0.0, releases offer 1.1.0.
+for p in 0 1 2 3; do
+  for version in 1.0.0 1.1.0; do
+    dir="$work/packages/h5-$p/$version"
+    mkdir -p "$dir/static"
+    for f in 0 1 2 3 4 5; do
+      seq -f "line %g of file $f in package $p" 1 400 >"$dir/static/part-$f.js"
+    done
+    echo "<html>h5-$p $version</html>" >"$dir/index.html"
+    "$mdsctl" manifest --app bench --kind offline --id "h5-$p" --version "$version" "$dir" >"$dir.manifest"
+    "$mdsctl" sign --key "$work/publisher.key" "$dir.manifest" >"$dir.envelope"
+    (cd "$dir" && find . -type f | sort) | while read -r file; do
+      hash=$(sha256sum "$dir/$file" | cut -d' ' -f1)
+      curl -sS -o /dev/null -X PUT -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \
+        --data-binary @"$dir/$file" "$base/v1/admin/blobs/$hash"
+    done
+    admin POST /v1/admin/apps/bench/packages "{\"envelope\":\"$(sed 's/\\/\\\\/g; s/"/\\"/g' "$dir.envelope")\"}"
+  done
+done
 
 # The devices wrk plays: a few on the big list, all with the SDKs the variants look at.
 devices=16
@@ -98,14 +121,18 @@ for k in $(seq -w 0 99); do
   fi
 done
 
-# 200 config releases (package publishing would add package releases here), mixing doors
-# and filters: whitelists, percentages, time windows, filters, rules, full stage.
+# 200 releases, every fifth of a package (the others of config), mixing doors and
+# filters: whitelists, percentages, time windows, filters, rules, full stage.
 now=$(date -u +%s)
 window_start=$(date -u -d "@$((now - 3600))" +%Y-%m-%dT%H:%M:%SZ)
 window_end=$(date -u -d "@$((now + 86400))" +%Y-%m-%dT%H:%M:%SZ)
 for r in $(seq 0 199); do
   key=$(printf 'key.%02d' $((r % 100)))
-  config="{\"$key\":{\"release\":$r}}"
+  if [ $((r % 5)) = 4 ]; then
+    config="\"package\":{\"id\":\"h5-$((r % 4))\",\"version\":\"1.1.0\"}"
+  else
+    config="\"config\":{\"$key\":{\"release\":$r}}"
+  fi
   case $((r % 8)) in
     0) door="\"stage\":\"gray\",\"whitelists\":[\"big\"]" ;;
     1) door="\"stage\":\"gray\",\"percent\":$((r % 50 + 1))" ;;
@@ -116,7 +143,7 @@ for r in $(seq 0 199); do
     6) door="\"stage\":\"gray\",\"percent\":20,\"rules\":[\"modern\",\"wifi-cn\"]" ;;
     7) door="\"stage\":\"full\",\"filters\":[\"attr.tier not in gold\",\"language prefix zh\"]" ;;
   esac
-  admin POST /v1/admin/releases "{\"app\":\"bench\",\"config\":$config,$door}"
+  admin POST /v1/admin/releases "{\"app\":\"bench\",$config,$door}"
 done
 
 # --- the load: wrk with a Lua script cycling over the devices' check bodies -----------
@@ -128,7 +155,8 @@ function init(args)
     local body = '{"app":"bench","platform":"android","app_version":"' .. (i % 3 == 0 and "9.5.0" or "10.2.3") ..
       '","sdks":{"mds":"0.1.0","feed":"' .. (i % 2 == 0 and "1.8.0" or "2.4.0") .. '"},' ..
       '"device":{"id":"bench-device-' .. i .. '","user_id":"u-' .. i .. '","brand":"Huawei","os_version":"13",' ..
-      '"network":"wifi","region":"CN-ZJ","language":"zh-CN","channel":"store"},"attributes":{"tier":"silver"}}'
+      '"network":"wifi","region":"CN-ZJ","language":"zh-CN","channel":"store"},"attributes":{"tier":"silver"},' ..
+      '"installed":{"offline":{"h5-0":"1.0.0","h5-1":"1.0.0","h5-2":"1.0.0","h5-3":"1.0.0"}}}'
     requests[i] = wrk.format("POST", "/v1/check", {["Content-Type"] = "application/json"}, body)
   end
 end
@@ -144,7 +172,7 @@ for i in $(seq 1 "$devices"); do
   curl -sS -o "$work/answer.json" -w '%{http_code}\n' -H 'Content-Type: application/json' \
     --data-binary "$(awk -v i="$i" 'BEGIN{
       v = (i % 3 == 0) ? "9.5.0" : "10.2.3"; f = (i % 2 == 0) ? "1.8.0" : "2.4.0";
-      printf "{\"app\":\"bench\",\"platform\":\"android\",\"app_version\":\"%s\",\"sdks\":{\"mds\":\"0.1.0\",\"feed\":\"%s\"},\"device\":{\"id\":\"bench-device-%d\",\"user_id\":\"u-%d\",\"brand\":\"Huawei\",\"os_version\":\"13\",\"network\":\"wifi\",\"region\":\"CN-ZJ\",\"language\":\"zh-CN\",\"channel\":\"store\"},\"attributes\":{\"tier\":\"silver\"}}", v, f, i, i }')" \
+      printf "{\"app\":\"bench\",\"platform\":\"android\",\"app_version\":\"%s\",\"sdks\":{\"mds\":\"0.1.0\",\"feed\":\"%s\"},\"device\":{\"id\":\"bench-device-%d\",\"user_id\":\"u-%d\",\"brand\":\"Huawei\",\"os_version\":\"13\",\"network\":\"wifi\",\"region\":\"CN-ZJ\",\"language\":\"zh-CN\",\"channel\":\"store\"},\"attributes\":{\"tier\":\"silver\"},\"installed\":{\"offline\":{\"h5-0\":\"1.0.0\",\"h5-1\":\"1.0.0\",\"h5-2\":\"1.0.0\",\"h5-3\":\"1.0.0\"}}}", v, f, i, i }')" \
     "$base/v1/check" >>"$work/first_checks"
 done
 grep -qv '^200$' "$work/first_checks" && { echo "check_bench: a first check failed" >&2; exit 1; }
@@ -203,7 +231,7 @@ nginx_rps=$(rps nginx)
 ratio=$(awk -v a="$check_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
 cat <<REPORT
 machine:        $(nproc) cores, $(uname -srm)
-rule set:       200 config releases, 100 keys (10 with 3 variants), whitelist of $whitelist_size device ids, 3 rules
+rule set:       160 config and 40 package releases (4 packages, deltas), 100 keys (10 with 3 variants), whitelist of $whitelist_size device ids, 3 rules
 load:           wrk -t$wrk_threads -c$connections -d${duration}s, $devices devices, answer $answer_size bytes
 POST /v1/check: $check_rps req/s, p99 $(p99 check)
 nginx static:   $nginx_rps req/s, p99 $(p99 nginx)
