@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, idempotently, every Debian 12 package OpenMDS needs to build, test and demo.
 # Does nothing when all are present; uses sudo when not root.
-#   --bench   also what bench/ needs: wrk (HTTP load generator) and nginx (the baseline)
+#   --bench   also the reference tools bench/delta_bench.sh compares against (bsdiff,
+#             xdelta3, the zstd CLI, GNU time) and npm, which fetches the release pairs.
+#             Also wrk (HTTP load generator) and nginx (the baseline) for bench/check_bench.sh.
 set -euo pipefail
 
 packages=(
@@ -11,10 +13,21 @@ packages=(
   rapidjson-dev catch2 libmicrohttpd-dev
   sqlite3 curl openssl
 )
-for argument in "$@"; do
-  case "$argument" in
-    --bench) packages+=(wrk nginx) ;;
-    *) echo "install-deps: unknown option $argument (known: --bench)" >&2; exit 2 ;;
+
+for arg in "$@"; do
+  case "$arg" in
+  --bench)
+    packages+=(bsdiff xdelta3 zstd time tar wrk nginx)
+    # A nodejs build that bundles npm (as some distributions of it do) conflicts with
+    # Debian's npm package: ask for npm only when there is no npm command at all.
+    if ! command -v npm >/dev/null; then
+      packages+=(nodejs npm)
+    fi
+    ;;
+  *)
+    echo "install-deps: unknown option $arg (known: --bench)" >&2
+    exit 2
+    ;;
   esac
 done
 

@@ -337,6 +337,34 @@ TEST_CASE("delta: references: same path, else same extension and closest size, e
   round_trip(base, target);
 }
 
+TEST_CASE("delta: a bundle renamed for its content hash takes its old version as reference") {
+  // The old version of each renamed file is further in size than an unrelated sibling.
+  const Tree base = {{"js/app.3f2a9c1b.js", Bytes(1000, 'a')},
+                     {"js/app.3f2a9c1b.js.map", Bytes(3000, 'm')},
+                     {"js/page-12.0a1b2c3d.js", Bytes(1210, 'p')},
+                     {"assets/index-Bx7z12ab.js", Bytes(500, 'i')},
+                     {"js/vendor-2024.js", Bytes(1195, 'v')}};
+  const Tree target = {{"js/app.9c1b04d7.js", Bytes(1200, 'A')},
+                       {"js/app.9c1b04d7.js.map", Bytes(3400, 'M')},
+                       {"js/page-13.5e6f7a8b.js", Bytes(1200, 'P')},
+                       {"assets/index-Qq9w33cd.js", Bytes(700, 'I')}};
+  const auto plan = plan_delta(manifest_of(base), manifest_of(target));
+  REQUIRE(plan.size() == 4);
+  const std::map<std::string, std::string> expected = {
+      {"assets/index-Qq9w33cd.js", "assets/index-Bx7z12ab.js"},
+      {"js/app.9c1b04d7.js", "js/app.3f2a9c1b.js"},
+      {"js/app.9c1b04d7.js.map", "js/app.3f2a9c1b.js.map"},
+      // Another page is not this page's old version: closest size among all .js files.
+      {"js/page-13.5e6f7a8b.js", "js/vendor-2024.js"}};
+  for (const PlanEntry &entry : plan) {
+    INFO(entry.target.path);
+    CHECK(entry.source == PlanEntry::Source::Frame);
+    REQUIRE(entry.base);
+    CHECK(entry.base->path == expected.at(entry.target.path));
+  }
+  round_trip(base, target);
+}
+
 TEST_CASE("delta: the full download is a delta against the empty base") {
   const Tree target = small_tree();
   round_trip({}, target);

@@ -17,18 +17,6 @@ using http::Response;
 
 constexpr std::size_t kMaxMissingQuery = 10000;
 
-bool is_sha256_hex(std::string_view text) {
-  if (text.size() != 64) {
-    return false;
-  }
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 Response missing_blobs(const BlobStore &blobs, const AdminLimits &limits, const Request &request) {
   auto body = parse_object_body(request, limits.json_body);
   if (!body) {
@@ -57,7 +45,7 @@ Response missing_blobs(const BlobStore &blobs, const AdminLimits &limits, const 
           make_error(ErrorCode::JsonWrongType, "blobs.sha256[" + std::to_string(i) + "] must be a string"));
     }
     const auto hash = core::json::view(hashes[i]);
-    if (!is_sha256_hex(hash)) {
+    if (!blobs.path_of(hash)) { // a name that is not a SHA-256 in hex
       return Response::error(
           make_error(ErrorCode::InvalidHex, "blobs.sha256[" + std::to_string(i) + "] is not 64 lower-case hex digits"));
     }
@@ -74,8 +62,8 @@ Response missing_blobs(const BlobStore &blobs, const AdminLimits &limits, const 
 // compared with its name and linked into the store.
 Response put_blob(BlobStore &blobs, const Request &request) {
   const auto &name = request.path_params.at("sha256");
-  if (!is_sha256_hex(name)) {
-    return Response::error(make_error(ErrorCode::InvalidHex, "a blob name is 64 lower-case hex digits"));
+  if (auto valid = blobs.path_of(name); !valid) {
+    return Response::error(valid.error());
   }
   if (request.body_sha256.empty()) {
     return Response::error(make_error(ErrorCode::Internal, "the upload was not hashed"));

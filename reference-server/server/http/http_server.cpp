@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@ struct HttpServer::Exchange {
   bool responded = false;
   unsigned status = 0;
   int spool_fd = -1;
-  core::crypto::Sha256 spool_hash; // of the spooled bytes, updated as they are written
+  std::optional<core::crypto::Sha256> spool_hash; // of the spooled bytes, updated as they are written
 
   Exchange() = default;
   Exchange(const Exchange &) = delete;
@@ -256,6 +257,7 @@ int HttpServer::begin(void *connection_ptr, const char *url, const char *method,
       return refuse(make_error(ErrorCode::IoError, "cannot create a spool file for the upload"));
     }
     request_state.request.body_file = pattern;
+    request_state.spool_hash.emplace();
   }
   return MHD_YES;
 }
@@ -278,7 +280,7 @@ void HttpServer::receive(Exchange &exchange, const char *data, std::size_t size)
     exchange.request.body.append(data, size);
     return;
   }
-  exchange.spool_hash.update(core::crypto::ByteView(reinterpret_cast<const std::uint8_t *>(data), size));
+  exchange.spool_hash->update(core::crypto::ByteView(reinterpret_cast<const std::uint8_t *>(data), size));
   while (size > 0) {
     const auto written = write(exchange.spool_fd, data, size);
     if (written < 0) {
@@ -302,8 +304,8 @@ int HttpServer::finish(void *connection_ptr, Exchange &exchange) {
   if (exchange.spool_fd >= 0) {
     close(exchange.spool_fd);
     exchange.spool_fd = -1;
-    const auto digest = exchange.spool_hash.finish();
-    if (!exchange.spool_hash.failed()) {
+    const auto digest = exchange.spool_hash->finish();
+    if (!exchange.spool_hash->failed()) {
       exchange.request.body_sha256 = core::crypto::hex_encode(digest);
     }
   }

@@ -1,7 +1,7 @@
 #include "server/packages/publisher.hpp"
 
+#include "io/mapped_file.hpp"
 #include "server/packages/delta_bases.hpp"
-#include "server/packages/mapped_file.hpp"
 
 #include "core/crypto/dsse.hpp"
 #include "core/crypto/encoding.hpp"
@@ -28,7 +28,7 @@ public:
       if (!path) {
         return path.error();
       }
-      auto mapped = MappedFile::open(*path);
+      auto mapped = io::MappedFile::open(*path);
       if (!mapped) {
         return mapped.error();
       }
@@ -42,7 +42,7 @@ public:
 
 private:
   const BlobStore &blobs_;
-  std::map<std::string, MappedFile> mapped_;
+  std::map<std::string, io::MappedFile> mapped_;
 };
 
 Result<core::crypto::Envelope> read_envelope(std::string_view text) {

@@ -72,9 +72,10 @@ struct PlanEntry {
 
 // One entry per target file, in path order. A copy is chosen when any base file has the
 // target's hash (the same path first, else the smallest path). Otherwise a frame, whose
-// reference is the base file of the same path, else the base file with the same
-// extension and the closest size (ties: smallest path), else none. Empty base files are
-// never references (they hold nothing to match).
+// reference is the base file of the same path, else a base file with the same extension:
+// one whose path equals the target's once hash-like name tokens are removed (a bundle
+// renamed for its content hash) if any, and among those the closest size (ties: smallest
+// path); else none. Empty base files are never references (they hold nothing to match).
 std::vector<PlanEntry> plan_delta(const Manifest &base, const Manifest &target);
 
 // The bytes of one file of a manifest, for the encoder. The view must stay valid until the

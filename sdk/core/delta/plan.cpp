@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <string>
 #include <string_view>
 
 namespace mds::core::delta {
@@ -16,6 +17,48 @@ std::string_view extension_of(std::string_view path) {
   const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
   const std::size_t dot = name.rfind('.');
   return dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
+}
+
+// Whether a token of a file name looks like a bundler's content hash ("3f2a9c1b",
+// "BxYz12ab"): 6 to 32 letters and digits with at least one digit. Version numbers split
+// on dots ("3", "12") are too short; words have no digit.
+bool looks_like_hash(std::string_view token) {
+  if (token.size() < 6 || token.size() > 32) {
+    return false;
+  }
+  bool digit = false;
+  for (const char c : token) {
+    const bool is_digit = c >= '0' && c <= '9';
+    const bool is_letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!is_digit && !is_letter) {
+      return false;
+    }
+    digit = digit || is_digit;
+  }
+  return digit;
+}
+
+// A path with the hash-like tokens of its last segment removed, so that the versions of one
+// bundle share it whatever their content hash: "js/app.3f2a9c1b.js.map" -> "js/app..js.map",
+// "assets/index-BxYz12ab.js" -> "assets/index-.js".
+std::string unhashed(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  const std::size_t name_start = slash == std::string_view::npos ? 0 : slash + 1;
+  std::string out(path.substr(0, name_start));
+  std::size_t token_start = name_start;
+  for (std::size_t i = name_start; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '.' || path[i] == '-' || path[i] == '_') {
+      const std::string_view token = path.substr(token_start, i - token_start);
+      if (!looks_like_hash(token)) {
+        out += token;
+      }
+      if (i < path.size()) {
+        out += path[i];
+      }
+      token_start = i + 1;
+    }
+  }
+  return out;
 }
 
 std::uint64_t size_distance(std::uint64_t a, std::uint64_t b) {
@@ -71,15 +114,22 @@ std::vector<PlanEntry> plan_delta(const Manifest &base, const Manifest &target) 
       if (same_path != base_by_path.end() && same_path->second->size > 0) {
         entry.base = *same_path->second;
       } else {
-        // An added file (or one whose old version was empty): a sibling of the same type
-        // and similar size shares most of its vocabulary (a renamed hashed bundle
-        // "main.3f2a.js" -> "main.9c1b.js" is the common case).
+        // An added file (or one whose old version was empty). Most often it is a bundle
+        // renamed for its new content hash ("main.3f2a9c1b.js" -> "main.9c1b04d7.js"): its
+        // old version has the same name but for the hash. Else a sibling of the same type
+        // and similar size shares most of its vocabulary.
         const ManifestFile *best = nullptr;
+        bool best_same_name = false;
         if (const auto siblings = base_by_extension.find(extension_of(file.path));
             siblings != base_by_extension.end()) {
+          const std::string name = unhashed(file.path);
           for (const ManifestFile *candidate : siblings->second) { // in path order: ties keep the first
-            if (best == nullptr || size_distance(candidate->size, file.size) < size_distance(best->size, file.size)) {
+            const bool same_name = unhashed(candidate->path) == name;
+            if (best == nullptr || (same_name && !best_same_name) ||
+                (same_name == best_same_name &&
+                 size_distance(candidate->size, file.size) < size_distance(best->size, file.size))) {
               best = candidate;
+              best_same_name = same_name;
             }
           }
         }

@@ -1,4 +1,4 @@
-#include "server/packages/mapped_file.hpp"
+#include "io/mapped_file.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace mds::server::packages {
+namespace mds::io {
 
 Result<MappedFile> MappedFile::open(const std::filesystem::path &path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -31,7 +31,7 @@ Result<MappedFile> MappedFile::open(const std::filesystem::path &path) {
   if (data == MAP_FAILED) {
     return make_error(ErrorCode::IoError, "map " + path.string() + ": " + std::strerror(saved));
   }
-  // The encoder reads each file front to back.
+  // The encoder and the decoder read each file front to back.
   ::madvise(data, size, MADV_SEQUENTIAL);
   return MappedFile(data, size);
 }
@@ -42,4 +42,4 @@ MappedFile::~MappedFile() {
   }
 }
 
-} // namespace mds::server::packages
+} // namespace mds::io

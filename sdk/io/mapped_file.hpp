@@ -1,8 +1,9 @@
 // A read-only memory mapping of a whole file: how the package publisher hands blobs to the
-// delta encoder without copying them onto the heap. The kernel pages the bytes in and out
-// as the encoder reads them, so a package of gigabytes costs address space, not memory.
-#ifndef MDS_SERVER_PACKAGES_MAPPED_FILE_HPP
-#define MDS_SERVER_PACKAGES_MAPPED_FILE_HPP
+// delta encoder without copying them onto the heap, and how a device uses an installed
+// file as a delta reference. The kernel pages the bytes in and out as they are read, so a
+// package of gigabytes costs address space, not memory.
+#ifndef MDS_IO_MAPPED_FILE_HPP
+#define MDS_IO_MAPPED_FILE_HPP
 
 #include "core/crypto/bytes.hpp"
 
@@ -12,7 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 
-namespace mds::server::packages {
+namespace mds::io {
 
 class MappedFile {
 public:
@@ -36,6 +37,6 @@ private:
   std::size_t size_ = 0;
 };
 
-} // namespace mds::server::packages
+} // namespace mds::io
 
 #endif
