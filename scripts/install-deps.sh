@@ -3,6 +3,7 @@
 # Does nothing when all are present; uses sudo when not root.
 #   --bench   also the reference tools bench/delta_bench.sh compares against (bsdiff,
 #             xdelta3, the zstd CLI, GNU time) and npm, which fetches the release pairs.
+#             Also wrk (HTTP load generator) and nginx (the baseline) for bench/check_bench.sh.
 set -euo pipefail
 
 packages=(
@@ -16,7 +17,7 @@ packages=(
 for arg in "$@"; do
   case "$arg" in
   --bench)
-    packages+=(bsdiff xdelta3 zstd time tar)
+    packages+=(bsdiff xdelta3 zstd time tar wrk nginx)
     # A nodejs build that bundles npm (as some distributions of it do) conflicts with
     # Debian's npm package: ask for npm only when there is no npm command at all.
     if ! command -v npm >/dev/null; then

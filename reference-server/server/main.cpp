@@ -76,7 +76,11 @@ int run(int argc, char **argv, Logger &logger) {
   packages::PublishOptions publish_options;
   publish_options.delta_bases = options->delta_bases;
   admin::add_admin_routes(router, store, blobs, admin_limits, publish_options);
-  client::add_client_routes(router, store, blobs);
+  client::ClientApiOptions client_options;
+  client_options.max_pending_checks = options->max_pending_checks;
+  client_options.retry_after = options->retry_after;
+  client_options.poll_interval = options->poll_interval;
+  client::add_client_routes(router, store, blobs, client_options);
 
   auto socket = http::ListenSocket::bind_and_listen(options->listen);
   if (!socket) {
