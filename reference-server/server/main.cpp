@@ -20,8 +20,6 @@ namespace {
 using namespace mds;
 using namespace mds::server;
 
-constexpr auto kDrainDeadline = std::chrono::seconds(10);
-
 int run(int argc, char **argv, Logger &logger) {
   // Termination signals are blocked in every thread (the HTTP threads inherit the mask)
   // and taken synchronously by sigwait below, so shutdown runs as ordinary code rather
@@ -107,7 +105,7 @@ int run(int argc, char **argv, Logger &logger) {
   sigwait(&stop_signals, &received);
   logger.info("stopping", std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
                               "; finishing requests in flight");
-  const bool drained = (*server)->shut_down(kDrainDeadline);
+  const bool drained = (*server)->shut_down(std::chrono::seconds(options->drain_seconds));
   server_for_gauges = nullptr;
   server->reset();
   storage->reset(); // closes the database after the last request is done

@@ -53,14 +53,17 @@ TEST_CASE("server options: load shedding and poll interval", "[cli]") {
   CHECK(defaults->max_pending_checks == 64);
   CHECK(defaults->retry_after == 30);
   CHECK(defaults->poll_interval == 1800);
+  CHECK(defaults->drain_seconds == 10);
 
   auto with = [&](std::vector<std::string> extra) {
     auto arguments = base;
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     return parse_server_options(arguments);
   };
-  auto given = with({"--max-pending-checks", "1", "--retry-after", "7", "--poll-interval", "604800"});
+  auto given =
+      with({"--max-pending-checks", "1", "--retry-after", "7", "--poll-interval", "604800", "--drain-seconds", "3600"});
   REQUIRE(given.ok());
+  CHECK(given->drain_seconds == 3600);
   CHECK(given->max_pending_checks == 1);
   CHECK(given->retry_after == 7);
   CHECK(given->poll_interval == 604800);
@@ -70,7 +73,8 @@ TEST_CASE("server options: load shedding and poll interval", "[cli]") {
       {"--max-pending-checks", "-1"}, {"--max-pending-checks", ""},
       {"--retry-after", "0"},         {"--retry-after", "86401"},
       {"--retry-after", "1s"},        {"--poll-interval", "0"},
-      {"--poll-interval", "604801"},  {"--poll-interval", "99999999999999999999"}};
+      {"--poll-interval", "604801"},  {"--poll-interval", "99999999999999999999"},
+      {"--drain-seconds", "0"},       {"--drain-seconds", "3601"}};
   for (const auto &extra : refused) {
     INFO(extra[0] << " " << extra[1]);
     auto options = with(extra);

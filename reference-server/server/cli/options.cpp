@@ -9,7 +9,7 @@ namespace mds::server {
 const char *const kServerUsage =
     "usage: mds-server --data DIR --listen HOST:PORT --admin-token-file FILE [--threads N]\n"
     "                  [--max-upload-bytes N] [--delta-bases K] [--max-pending-checks N]\n"
-    "                  [--retry-after S] [--poll-interval S]\n"
+    "                  [--retry-after S] [--poll-interval S] [--drain-seconds S]\n"
     "  --data DIR               state directory (created if missing): mds.db, blobs/\n"
     "  --listen HOST:PORT       address to serve on; port 0 picks a free port, printed on stdout\n"
     "  --admin-token-file FILE  admin bearer tokens, one per line, optionally \"NAME TOKEN\"\n"
@@ -20,7 +20,9 @@ const char *const kServerUsage =
     "                           rate_limited with Retry-After (1 to 100000, default 64)\n"
     "  --retry-after S          seconds in that Retry-After (1 to 86400, default 30)\n"
     "  --poll-interval S        seconds until a device's next check, sent with every answer\n"
-    "                           (1 to 604800, default 1800)\n";
+    "                           (1 to 604800, default 1800)\n"
+    "  --drain-seconds S        on SIGTERM, how long requests in flight may still take\n"
+    "                           (1 to 3600, default 10)\n";
 
 namespace {
 
@@ -54,7 +56,8 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string> &argum
                      "delta-bases",
                      "max-pending-checks",
                      "retry-after",
-                     "poll-interval"};
+                     "poll-interval",
+                     "drain-seconds"};
   spec.switches = {"help"};
   auto command_line = cli::parse_command_line(arguments, spec);
   if (!command_line) {
@@ -106,15 +109,16 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string> &argum
     }
     options.delta_bases = static_cast<unsigned>(*count);
   }
-  struct CheckFlag {
+  struct NumericFlag {
     const char *flag;
     std::uint32_t low;
     std::uint32_t high;
     std::uint32_t *target;
   };
-  for (const auto &number : {CheckFlag{"max-pending-checks", 1, 100000, &options.max_pending_checks},
-                             CheckFlag{"retry-after", 1, 86400, &options.retry_after},
-                             CheckFlag{"poll-interval", 1, 604800, &options.poll_interval}}) {
+  for (const auto &number : {NumericFlag{"max-pending-checks", 1, 100000, &options.max_pending_checks},
+                             NumericFlag{"retry-after", 1, 86400, &options.retry_after},
+                             NumericFlag{"poll-interval", 1, 604800, &options.poll_interval},
+                             NumericFlag{"drain-seconds", 1, 3600, &options.drain_seconds}}) {
     if (auto text = command_line->value(number.flag)) {
       auto parsed = parse_bounded(*text, number.low, number.high);
       if (!parsed) {

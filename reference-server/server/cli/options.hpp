@@ -24,6 +24,7 @@ struct ServerOptions {
   std::uint32_t max_pending_checks = 64;
   std::uint32_t retry_after = 30;
   std::uint32_t poll_interval = 1800;
+  std::uint32_t drain_seconds = 10; // SIGTERM: how long requests in flight may still take
   bool show_help = false;
 };
 
