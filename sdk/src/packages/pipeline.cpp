@@ -364,6 +364,7 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
       staged.manifest = std::move(*manifest);
       staged.tree = tree;
       staged.detail = is_delta ? "delta" : "full";
+      staged.download_size = attempt.download->size;
       staged.blobs.push_back(attempt.download->sha256);
       return std::optional<Staged>(std::move(staged));
     }
@@ -508,6 +509,7 @@ PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<trans
       installed.package = item.offer->package;
       installed.version = item.offer->version;
       installed.detail = item.detail;
+      installed.download_size = item.download_size;
       installed.directory = version_directory(kind, item.offer->package, item.offer->version);
       installed.manifest = std::move(item.manifest);
       report.installed.push_back(std::move(installed));

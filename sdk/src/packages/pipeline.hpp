@@ -64,6 +64,7 @@ struct InstalledPackage {
   std::string package;
   std::string version;
   std::string detail; // "delta", "full", "preset"
+  std::uint64_t download_size = 0;
   std::filesystem::path directory;
   core::Manifest manifest;
 };
@@ -117,6 +118,7 @@ private:
     core::Manifest manifest;
     std::filesystem::path tree;
     std::string detail;
+    std::uint64_t download_size = 0;
     std::vector<std::string> blobs; // sha256 of the downloads used, dropped after commit
   };
 
