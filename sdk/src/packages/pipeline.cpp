@@ -219,6 +219,9 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
   }
   std::error_code ec;
   const bool have_part = std::filesystem::is_regular_file(part, ec);
+  // The part is resumed wherever the blob is served from now (a content-addressed name):
+  // If-Range with the validator it was fetched under, and the final hash, keep bytes of
+  // two different blobs from being spliced.
   std::string if_range;
   if (saved->has_value() && have_part) {
     // Complete already (a kill before the commit): the hash decides, no network needed.
