@@ -6,7 +6,8 @@
 // each a prefix of its blob.
 //
 //   mds_package_kill_test   MDS_KILLS kills (default 500), MDS_KILL_SEED seed,
-//                           MDS_KILL_MAX_US longest wait before a kill (default 60000),
+//                           MDS_KILL_MAX_US longest wait before a kill (default: 1.2 times
+//                           the measured time of one install),
 //                           MDS_KILL_DIR where the state lives (default /dev/shm)
 //
 // Exit 0 when every check held; the figures go to stdout.
@@ -108,7 +109,7 @@ mds::Result<mds::transport::DownloadResult> fetch_in_pieces(const std::filesyste
 // in 4 KiB pieces, so kills land inside them too.
 [[noreturn]] void run_child(const std::filesystem::path &state, const std::filesystem::path &blobs,
                             const mds::core::crypto::PrivateKey &key,
-                            const std::vector<mds::transport::PackageOffer> &offers) {
+                            const std::vector<mds::transport::PackageOffer> &offers, unsigned limit) {
   auto store = mds::state::Store::open(state);
   if (!store) {
     std::_Exit(3);
@@ -125,7 +126,7 @@ mds::Result<mds::transport::DownloadResult> fetch_in_pieces(const std::filesyste
     if (versions->current) {
       next = static_cast<unsigned>(std::stoul(versions->current->substr(2))) + 1;
     }
-    if (next > offers.size()) {
+    if (next > offers.size() || limit-- == 0) {
       std::_Exit(0);
     }
     auto report = pipeline.install(mds::core::PackageKind::Offline, {offers[next - 1]});
@@ -201,9 +202,29 @@ int main() {
     manifests.push_back(manifest);
   }
 
+  // Calibration: how long a child takes, unkilled, from fork to one version installed
+  // (sanitizers and slow disks stretch it); kills then fall anywhere in 1.2 times that.
+  double calibrated_us = 0;
+  for (int run = 0; run < 3; ++run) {
+    const auto before = std::chrono::steady_clock::now();
+    const pid_t child = ::fork();
+    if (child == 0) {
+      run_child(state, blobs, *key, offers, 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fail("calibration child ended with status " + std::to_string(status));
+      return 1;
+    }
+    calibrated_us = std::max(
+        calibrated_us, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - before).count());
+  }
   std::mt19937 random(seed);
   const char *max_text = std::getenv("MDS_KILL_MAX_US");
-  const int max_us = max_text != nullptr ? std::atoi(max_text) : 60000;
+  const int max_us = max_text != nullptr ? std::atoi(max_text) : static_cast<int>(1.2 * calibrated_us);
+  std::cout << "one install takes up to " << static_cast<int>(calibrated_us) << " us; kills within " << max_us
+            << " us\n";
   std::uniform_int_distribution<int> delay_us(0, max_us);
   unsigned killed = 0;
   unsigned finished_children = 0;
@@ -217,7 +238,7 @@ int main() {
       break;
     }
     if (child == 0) {
-      run_child(state, blobs, *key, offers);
+      run_child(state, blobs, *key, offers, ~0u);
     }
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
     ::kill(child, SIGKILL);

@@ -310,7 +310,11 @@ TEST_CASE("Packages: paths from the manifest only, no link followed (SECURITY #1
   mds::test::write_bytes(canary / "keep.txt", "canary");
 
   SECTION("a signed manifest with a traversal path") {
-    for (const char *path : {"../x", "/abs", "a/../../x", "a\\\\..\\\\x", "", "a/b/../../../x"}) {
+    const std::string long_name(4096, 'a');
+    for (const std::string &path :
+         {std::string("../x"), std::string("/abs"), std::string("a/../../x"), std::string("a\\\\..\\\\x"),
+          std::string(""), std::string("a/b/../../../x"), std::string("caf\\u00e9.js"), std::string("a\\u0000b"),
+          long_name, std::string("%2e%2e/x"), std::string("con.js")}) {
       INFO(path);
       const std::string payload =
           std::string(R"({"schema":1,"app":"demo","kind":"offline","package":"h5","version":"2.0.0",)") +
