@@ -70,8 +70,12 @@ int run(int argc, char **argv, Logger &logger) {
     gauges.requests_in_flight = server_for_gauges != nullptr ? server_for_gauges->requests_in_flight() : 0;
     return gauges;
   });
-  admin::add_admin_routes(router, store);
   BlobStore blobs(data_dir->blobs_dir(), data_dir->tmp_dir(), &sha256_hasher);
+  admin::AdminLimits admin_limits;
+  admin_limits.blob_upload = options->max_upload_bytes;
+  packages::PublishOptions publish_options;
+  publish_options.delta_bases = options->delta_bases;
+  admin::add_admin_routes(router, store, blobs, admin_limits, publish_options);
   client::add_client_routes(router, store, blobs);
 
   auto socket = http::ListenSocket::bind_and_listen(options->listen);

@@ -2,6 +2,7 @@
 // host app syncs against the real mds-server on 127.0.0.1. Raw HTTP only where a device
 // would never send such bytes (malformed bodies) or where many devices are needed at once.
 #include "fixture.hpp"
+#include "package_support.hpp"
 
 // Built only where the samples are (mds-client is the SDK under test).
 #ifdef MDS_CLIENT_BINARY
@@ -337,6 +338,33 @@ TEST_CASE("a time window admits exactly its cap under concurrent checks, the sam
   running.restart();
   const auto second = admitted();
   CHECK(second == first);
+}
+
+TEST_CASE("the SDK reads a check answer that offers packages of every kind", "[integration][client][offers]") {
+  RunningServer running;
+  auto &client = *running.client;
+  set_up_app(client);
+  publish_offline(client, "demo", "h5", "1.0.0");
+  publish_offline(client, "demo", "h5", "1.1.0");
+  publish_offline(client, "demo", "cart", "1.0.0");
+  publish_ok(client, signed_package("demo", mds::core::PackageKind::Upgrade, "app", "10.3.0",
+                                    {{"app.apk", "apk bytes"}}, "Faster checkout."));
+  publish_ok(client, signed_package("demo", mds::core::PackageKind::Hotpatch, "patch", "1", {{"patch.js", "fix();"}}));
+  create_release(client, R"({"app":"demo","packages":[{"id":"h5","version":"1.1.0"},{"id":"cart","version":"1.0.0"}],)"
+                         R"("stage":"full"})");
+  create_release(client, R"({"app":"demo","package":{"id":"app","version":"10.3.0"},"upgrade":{"mode":"silent"},)"
+                         R"("stage":"full"})");
+  create_release(client, R"({"app":"demo","package":{"id":"patch","version":"1"},"stage":"full"})");
+
+  // The answer carries all three (raw HTTP shows it); the SDK's strict reader accepts it.
+  auto answer = client.request("POST", "/v1/check", check_body("d-1"));
+  REQUIRE(answer.status == 200);
+  auto offered = parse_json(answer);
+  CHECK(offered.root()["offline"].Size() == 2);
+  CHECK(offered.root()["upgrade"].IsObject());
+  CHECK(offered.root()["hotpatch"].IsObject());
+  const Device device{"d-1", running.temp / "device-1"};
+  CHECK(config_value(sync(running, device), "welcome") == R"("hi")");
 }
 
 #endif // MDS_CLIENT_BINARY

@@ -20,14 +20,16 @@ struct RunningServer {
   std::unique_ptr<ServerProcess> server;
   std::unique_ptr<HttpClient> client;
 
-  RunningServer() {
+  std::vector<std::string> extra_arguments; // for every start of the server
+
+  explicit RunningServer(std::vector<std::string> arguments = {}) : extra_arguments(std::move(arguments)) {
     write_token_file(token_file());
     start();
   }
   std::filesystem::path token_file() const { return temp / "tokens"; }
   std::filesystem::path data_dir() const { return temp / "data"; }
   void start() {
-    server = ServerProcess::start(data_dir(), token_file());
+    server = ServerProcess::start(data_dir(), token_file(), extra_arguments);
     client = std::make_unique<HttpClient>(server->base_url());
   }
   // SIGTERM, then a new server process on the same data directory.
@@ -38,13 +40,20 @@ struct RunningServer {
   }
 };
 
-// The PEM of a publisher's public key, made once per test run.
-inline const std::string &publisher_key_pem() {
-  static const std::string pem = [] {
-    auto key = core::crypto::PrivateKey::generate();
-    REQUIRE(key.ok());
-    return key->public_key().to_pem();
+// The publisher's signing key, made once per test run: its public half is registered
+// with every app app_body() creates, so packages it signs publish (package_support.hpp).
+inline const core::crypto::PrivateKey &publisher_key() {
+  static const core::crypto::PrivateKey key = [] {
+    auto generated = core::crypto::PrivateKey::generate();
+    REQUIRE(generated.ok());
+    return std::move(generated.value());
   }();
+  return key;
+}
+
+// The PEM of the publisher's public key.
+inline const std::string &publisher_key_pem() {
+  static const std::string pem = publisher_key().public_key().to_pem();
   return pem;
 }
 

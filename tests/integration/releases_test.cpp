@@ -1,4 +1,5 @@
 #include "fixture.hpp"
+#include "package_support.hpp"
 
 #include <fstream>
 #include <thread>
@@ -23,6 +24,9 @@ void set_up_app_rule_and_list(HttpClient &client) {
   CHECK(parsed.root()["filters"].Size() == 2);
   CHECK(std::string(parsed.root()["filters"][0]["op"].GetString()) == "in");
   CHECK(parsed.root()["filters"][0]["ci"].GetBool());
+  // The packages the releases below name.
+  publish_offline(client, "com.example", "home", "3.1.0");
+  publish_offline(client, "com.example", "home", "2");
 }
 
 } // namespace
@@ -166,6 +170,29 @@ TEST_CASE("config releases and bad release requests", "[integration][releases][j
        400, ErrorCode::JsonValueOutOfRange},
       {"unknown field", R"({"app":"com.example","config":{"k":1},"priority":1})", 400, ErrorCode::JsonUnknownField},
       {"package without version", R"({"app":"com.example","package":{"id":"home"}})", 400, ErrorCode::JsonMissingField},
+      {"package not published", R"({"app":"com.example","package":{"id":"home","version":"9"}})", 404,
+       ErrorCode::NotFound},
+      {"package of another app", R"({"app":"com.example","package":{"id":"other","version":"1"}})", 404,
+       ErrorCode::NotFound},
+      {"package and packages",
+       R"({"app":"com.example","package":{"id":"home","version":"2"},"packages":[{"id":"home","version":"2"}]})", 400,
+       ErrorCode::InvalidArgument},
+      {"a group of one", R"({"app":"com.example","packages":[{"id":"home","version":"2"}]})", 400,
+       ErrorCode::JsonValueOutOfRange},
+      {"a group naming a package twice",
+       R"({"app":"com.example","packages":[{"id":"home","version":"2"},{"id":"home","version":"3.1.0"}]})", 400,
+       ErrorCode::InvalidArgument},
+      {"a group with an unpublished package",
+       R"({"app":"com.example","packages":[{"id":"home","version":"2"},{"id":"cart","version":"1"}]})", 404,
+       ErrorCode::NotFound},
+      {"upgrade prompt for an offline package",
+       R"({"app":"com.example","package":{"id":"home","version":"2"},"upgrade":{"mode":"force"}})", 400,
+       ErrorCode::InvalidArgument},
+      {"upgrade prompt without a package", R"({"app":"com.example","config":{"k":1},"upgrade":{"mode":"force"}})", 400,
+       ErrorCode::InvalidArgument},
+      {"unknown upgrade mode",
+       R"({"app":"com.example","package":{"id":"home","version":"2"},"upgrade":{"mode":"nag"}})", 400,
+       ErrorCode::JsonValueOutOfRange},
   };
   for (const auto &c : cases) {
     INFO(c.what);

@@ -1,4 +1,5 @@
 #include "fixture.hpp"
+#include "package_support.hpp"
 
 using namespace mds::test;
 using mds::ErrorCode;
@@ -39,6 +40,9 @@ TEST_CASE("simulate explains, release by release, what a device would get", "[in
       client.admin("POST", "/v1/admin/rules", R"({"name":"huawei","filters":["brand ci in huawei,honor"]})").status ==
       201);
   REQUIRE(client.admin("PUT", "/v1/admin/apps/com.example/config/banner", R"({"value":"old"})").status == 200);
+  publish_offline(client, "com.example", "home", "3.1.0");
+  publish_offline(client, "com.example", "maps", "2");
+  publish_offline(client, "com.example", "draft", "1");
 
   const auto whitelisted = create(client, R"({"app":"com.example","package":{"id":"home","version":"3.1.0"},)"
                                           R"("stage":"gray","whitelists":["testers"]})");

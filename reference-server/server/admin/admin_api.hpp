@@ -6,18 +6,25 @@
 #define MDS_SERVER_ADMIN_ADMIN_API_HPP
 
 #include "server/http/router.hpp"
+#include "server/packages/publisher.hpp"
+#include "server/storage/blob_store.hpp"
 #include "server/storage/storage.hpp"
 
 #include <cstddef>
+#include <cstdint>
 
 namespace mds::server::admin {
 
 struct AdminLimits {
   std::size_t json_body = 1u << 20;          // every JSON request body
   std::size_t whitelist_upload = 256u << 20; // a whitelist import file
+  std::size_t publish_body = 16u << 20;      // a package publish (the envelope's text)
+  std::uint64_t blob_upload = 4ull << 30;    // one blob upload (--max-upload-bytes)
 };
 
-void add_admin_routes(http::Router &router, Storage &storage, const AdminLimits &limits = {});
+// `storage` and `blobs` must outlive the router.
+void add_admin_routes(http::Router &router, Storage &storage, BlobStore &blobs, const AdminLimits &limits = {},
+                      const packages::PublishOptions &publish = {});
 
 // Route groups, one file each.
 void add_app_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
@@ -26,6 +33,8 @@ void add_release_routes(http::Router &router, Storage &storage, const AdminLimit
 void add_config_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
 void add_audit_routes(http::Router &router, Storage &storage);
 void add_simulate_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
+void add_package_routes(http::Router &router, Storage &storage, BlobStore &blobs, const AdminLimits &limits,
+                        const packages::PublishOptions &publish);
 
 } // namespace mds::server::admin
 

@@ -17,6 +17,9 @@ constexpr std::size_t kMaxFilters = 100;
 constexpr std::size_t kMaxReferences = 100; // whitelists or rules named by one release
 constexpr std::size_t kMaxDescription = 1024;
 constexpr std::size_t kMaxPackageId = 64;
+constexpr std::size_t kMinGroup = 2; // packages of one release installed together
+constexpr std::size_t kMaxGroup = 16;
+constexpr std::size_t kMaxNotes = 4096; // the manifest's limit on notes
 
 // The manifest's package grammar: 1 to 64 of a-z 0-9 . _ -, starting and ending with a
 // letter or digit, lower case because it names a directory on the device.
@@ -31,6 +34,100 @@ Status check_package_id(std::string_view id) {
     return make_error(ErrorCode::InvalidArgument, "release.package.id \"" + std::string(id) +
                                                       "\": use 1 to 64 of a-z 0-9 . _ -, starting and ending "
                                                       "with a letter or digit");
+  }
+  return {};
+}
+
+Result<PackageRef> parse_package_ref(const core::json::Value &value, const std::string &where) {
+  auto package = core::json::ObjectReader::of(value, where);
+  if (!package) {
+    return package.error();
+  }
+  if (auto allowed = package->allow_only({"id", "version"}); !allowed) {
+    return allowed.error();
+  }
+  auto id = package->string("id");
+  if (!id) {
+    return id.error();
+  }
+  auto version = package->string("version");
+  if (!version) {
+    return version.error();
+  }
+  if (auto valid = check_package_id(*id); !valid) {
+    return valid.error();
+  }
+  // A package version is what its signed manifest says: dotted numbers only.
+  if (auto parsed = core::Version::parse_dotted(*version); !parsed) {
+    return make_error(ErrorCode::VersionInvalid, where + ".version: " + parsed.error().message);
+  }
+  return PackageRef{*id, *version};
+}
+
+Result<UpgradePrompt> parse_upgrade_prompt(const core::json::Value &value) {
+  auto object = core::json::ObjectReader::of(value, "release.upgrade");
+  if (!object) {
+    return object.error();
+  }
+  if (auto allowed = object->allow_only({"mode", "remind_days", "notes"}); !allowed) {
+    return allowed.error();
+  }
+  UpgradePrompt prompt;
+  auto mode = object->optional_string("mode");
+  if (!mode) {
+    return mode.error();
+  }
+  if (*mode) {
+    if (**mode != "single" && **mode != "every_time" && **mode != "force" && **mode != "silent") {
+      return make_error(ErrorCode::JsonValueOutOfRange,
+                        "release.upgrade.mode must be single, every_time, force or silent");
+    }
+    prompt.mode = **mode;
+  }
+  if (object->has("remind_days")) {
+    auto days = object->uint64("remind_days");
+    if (!days) {
+      return days.error();
+    }
+    if (*days < 1 || *days > 365) {
+      return make_error(ErrorCode::JsonValueOutOfRange, "release.upgrade.remind_days must be 1 to 365");
+    }
+    prompt.remind_days = static_cast<std::uint32_t>(*days);
+  }
+  auto notes = object->optional_string("notes");
+  if (!notes) {
+    return notes.error();
+  }
+  if (*notes && (*notes)->size() > kMaxNotes) {
+    return make_error(ErrorCode::JsonValueOutOfRange, "release.upgrade.notes is above 4096 bytes");
+  }
+  prompt.notes = *notes;
+  return prompt;
+}
+
+// A release names published packages of its app: a group only offline ones, an upgrade
+// prompt only an upgrade package.
+Status check_published(Storage &storage, const NewRelease &release) {
+  if (release.kind != ReleaseKind::Package) {
+    return {};
+  }
+  std::vector<PackageRef> named = release.group;
+  if (named.empty()) {
+    named.push_back({release.package_id, release.package_version});
+  }
+  for (const auto &ref : named) {
+    auto package = storage.get_package(release.app, ref.id, ref.version);
+    if (!package) {
+      return package.error();
+    }
+    if (!release.group.empty() && package->kind != "offline") {
+      return make_error(ErrorCode::InvalidArgument, "release.packages: \"" + ref.id + "\" is a " + package->kind +
+                                                        " package; a group holds offline packages only");
+    }
+    if (release.upgrade && package->kind != "upgrade") {
+      return make_error(ErrorCode::InvalidArgument,
+                        "release.upgrade: \"" + ref.id + "\" is a " + package->kind + " package, not an upgrade");
+    }
   }
   return {};
 }
@@ -166,6 +263,30 @@ void write_release(core::json::Writer &writer, const Release &release) {
   } else {
     writer.Null();
   }
+  if (!release.group.empty()) {
+    writer.Key("packages");
+    writer.StartArray();
+    for (const auto &member : release.group) {
+      writer.StartObject();
+      put(writer, "id", member.id);
+      put(writer, "version", member.version);
+      writer.EndObject();
+    }
+    writer.EndArray();
+  }
+  if (release.upgrade) {
+    writer.Key("upgrade");
+    writer.StartObject();
+    put(writer, "mode", release.upgrade->mode);
+    put(writer, "remind_days", static_cast<std::int64_t>(release.upgrade->remind_days));
+    writer.Key("notes");
+    if (release.upgrade->notes) {
+      writer.String(release.upgrade->notes->c_str(), static_cast<rapidjson::SizeType>(release.upgrade->notes->size()));
+    } else {
+      writer.Null();
+    }
+    writer.EndObject();
+  }
   if (release.kind == ReleaseKind::Config) {
     put_raw(writer, "config", release.config_json);
   } else {
@@ -251,8 +372,8 @@ Result<NewRelease> parse_new_release(const core::json::Value &root) {
   if (!object) {
     return object.error();
   }
-  if (auto allowed = object->allow_only(
-          {"app", "package", "config", "whitelists", "rules", "filters", "percent", "window", "stage"});
+  if (auto allowed = object->allow_only({"app", "package", "packages", "upgrade", "config", "whitelists", "rules",
+                                         "filters", "percent", "window", "stage"});
       !allowed) {
     return allowed.error();
   }
@@ -263,37 +384,53 @@ Result<NewRelease> parse_new_release(const core::json::Value &root) {
   }
   release.app = *app;
 
-  const bool has_package = object->has("package");
-  if (has_package == object->has("config")) {
-    return make_error(has_package ? ErrorCode::InvalidArgument : ErrorCode::JsonMissingField,
-                      "a release carries either \"package\" or \"config\", exactly one");
+  const int carried =
+      (object->has("package") ? 1 : 0) + (object->has("packages") ? 1 : 0) + (object->has("config") ? 1 : 0);
+  if (carried != 1) {
+    return make_error(carried == 0 ? ErrorCode::JsonMissingField : ErrorCode::InvalidArgument,
+                      "a release carries exactly one of \"package\", \"packages\" and \"config\"");
   }
-  if (has_package) {
+  if (object->has("upgrade") && !object->has("package")) {
+    return make_error(ErrorCode::InvalidArgument, "release.upgrade goes with a release of one upgrade package");
+  }
+  if (object->has("package")) {
     release.kind = ReleaseKind::Package;
-    auto package = core::json::ObjectReader::of(*object->find("package"), "release.package");
+    auto package = parse_package_ref(*object->find("package"), "release.package");
     if (!package) {
       return package.error();
     }
-    if (auto allowed = package->allow_only({"id", "version"}); !allowed) {
-      return allowed.error();
+    release.package_id = package->id;
+    release.package_version = package->version;
+    if (const auto *upgrade = object->find("upgrade")) {
+      auto prompt = parse_upgrade_prompt(*upgrade);
+      if (!prompt) {
+        return prompt.error();
+      }
+      release.upgrade = std::move(prompt.value());
     }
-    auto id = package->string("id");
-    if (!id) {
-      return id.error();
+  } else if (object->has("packages")) {
+    release.kind = ReleaseKind::Package;
+    const auto &members = *object->find("packages");
+    if (!members.IsArray()) {
+      return make_error(ErrorCode::JsonWrongType, "release.packages must be an array");
     }
-    auto version = package->string("version");
-    if (!version) {
-      return version.error();
+    if (members.Size() < kMinGroup || members.Size() > kMaxGroup) {
+      return make_error(ErrorCode::JsonValueOutOfRange, "release.packages holds 2 to 16 packages");
     }
-    if (auto valid = check_package_id(*id); !valid) {
-      return valid.error();
+    for (rapidjson::SizeType i = 0; i < members.Size(); ++i) {
+      auto member = parse_package_ref(members[i], "release.packages[" + std::to_string(i) + "]");
+      if (!member) {
+        return member.error();
+      }
+      for (const auto &earlier : release.group) {
+        if (earlier.id == member->id) {
+          return make_error(ErrorCode::InvalidArgument, "release.packages names package \"" + member->id + "\" twice");
+        }
+      }
+      release.group.push_back(std::move(member.value()));
     }
-    // A package version is what its signed manifest says: dotted numbers only.
-    if (auto parsed = core::Version::parse_dotted(*version); !parsed) {
-      return make_error(ErrorCode::VersionInvalid, "release.package.version: " + parsed.error().message);
-    }
-    release.package_id = *id;
-    release.package_version = *version;
+    release.package_id = release.group.front().id;
+    release.package_version = release.group.front().version;
   } else {
     release.kind = ReleaseKind::Config;
     const auto &config = *object->find("config");
@@ -364,6 +501,9 @@ Response create_release(Storage &storage, const AdminLimits &limits, const Reque
   auto release = parse_new_release(body->root());
   if (!release) {
     return Response::error(release.error());
+  }
+  if (auto published = check_published(storage, *release); !published) {
+    return Response::error(published.error());
   }
   auto created = storage.create_release(*release, request.actor);
   if (!created) {

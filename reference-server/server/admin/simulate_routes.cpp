@@ -2,6 +2,7 @@
 // changing anything (time-window places are looked at, never taken).
 #include "server/admin/admin_api.hpp"
 #include "server/admin/json_io.hpp"
+#include "server/packages/offers.hpp"
 #include "server/targeting/config_resolution.hpp"
 #include "server/targeting/release_targeting.hpp"
 #include "server/util/time.hpp"
@@ -84,8 +85,14 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   if (!inputs) {
     return Response::error(inputs.error());
   }
+  auto installed = packages::parse_installed(body->root());
+  if (!installed) {
+    return Response::error(installed.error());
+  }
   const auto &releases = inputs->releases;
   const auto &config = inputs->config;
+  // The packages a check would offer now, decided as the check decides them.
+  packages::OfferBuilder offer_builder(storage, device->app, device->app_version, std::move(installed.value()));
 
   const auto now = unix_now_seconds();
   targeting::ReleaseDecider decider(storage);
@@ -105,13 +112,25 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
       return Response::error(decision.error());
     }
     write_decision(writer, release, *decision);
-    if (decision->eligible) {
+    if (decision->eligible && release.kind == ReleaseKind::Config) {
       if (auto applied = targeting::overlay_config_release(release, values); !applied) {
         return Response::error(applied.error());
+      }
+    } else if (decision->eligible) {
+      if (auto offered = offer_builder.add(release); !offered) {
+        return Response::error(offered.error());
       }
     }
   }
   writer.EndArray();
+  auto offers = offer_builder.finish();
+  if (!offers) {
+    return Response::error(offers.error());
+  }
+  writer.Key("offers");
+  writer.StartObject();
+  packages::write_offers(writer, *offers);
+  writer.EndObject();
   writer.Key("config");
   writer.StartObject();
   put(writer, "revision", config.revision);

@@ -2,18 +2,45 @@
 
 #include "cli/command_line.hpp"
 
+#include <optional>
+
 namespace mds::server {
 
 const char *const kServerUsage =
     "usage: mds-server --data DIR --listen HOST:PORT --admin-token-file FILE [--threads N]\n"
+    "                  [--max-upload-bytes N] [--delta-bases K]\n"
     "  --data DIR               state directory (created if missing): mds.db, blobs/\n"
     "  --listen HOST:PORT       address to serve on; port 0 picks a free port, printed on stdout\n"
     "  --admin-token-file FILE  admin bearer tokens, one per line, optionally \"NAME TOKEN\"\n"
-    "  --threads N              HTTP worker threads (default: one per core)\n";
+    "  --threads N              HTTP worker threads (default: one per core)\n"
+    "  --max-upload-bytes N     largest blob upload, 1 to 2^40 (default 4 GiB)\n"
+    "  --delta-bases K          deltas from the last K lower versions, 0 to 64 (default 5)\n";
+
+namespace {
+
+// A decimal number from `low` to `high`; nullopt for anything else.
+std::optional<std::uint64_t> parse_bounded(const std::string &text, std::uint64_t low, std::uint64_t high) {
+  if (text.empty() || text.size() > 19) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (value < low || value > high) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+} // namespace
 
 Result<ServerOptions> parse_server_options(const std::vector<std::string> &arguments) {
   cli::OptionSpec spec;
-  spec.with_value = {"data", "listen", "admin-token-file", "threads"};
+  spec.with_value = {"data", "listen", "admin-token-file", "threads", "max-upload-bytes", "delta-bases"};
   spec.switches = {"help"};
   auto command_line = cli::parse_command_line(arguments, spec);
   if (!command_line) {
@@ -50,6 +77,20 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string> &argum
       return make_error(ErrorCode::InvalidArgument, "--threads expects a number from 1 to 1024");
     }
     options.threads = static_cast<unsigned>(threads);
+  }
+  if (auto text = command_line->value("max-upload-bytes")) {
+    auto bytes = parse_bounded(*text, 1, 1ull << 40);
+    if (!bytes) {
+      return make_error(ErrorCode::InvalidArgument, "--max-upload-bytes expects a number from 1 to 1099511627776");
+    }
+    options.max_upload_bytes = *bytes;
+  }
+  if (auto text = command_line->value("delta-bases")) {
+    auto count = parse_bounded(*text, 0, 64);
+    if (!count) {
+      return make_error(ErrorCode::InvalidArgument, "--delta-bases expects a number from 0 to 64");
+    }
+    options.delta_bases = static_cast<unsigned>(*count);
   }
   return options;
 }

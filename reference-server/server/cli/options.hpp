@@ -6,6 +6,7 @@
 
 #include <mds/error.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -16,7 +17,9 @@ struct ServerOptions {
   std::filesystem::path data_dir;
   http::ListenAddress listen;
   std::filesystem::path admin_token_file;
-  unsigned threads = 0; // 0: one per core
+  unsigned threads = 0;                        // 0: one per core
+  std::uint64_t max_upload_bytes = 4ull << 30; // one blob upload
+  unsigned delta_bases = 5;                    // deltas built from the last K lower versions
   bool show_help = false;
 };
 

@@ -3,11 +3,12 @@
 // Config: the app's defaults overridden by every config release the device is eligible
 // for (the rule simulate shows, targeting/config_resolution.hpp), sent only when the
 // device's config_revision is not the app's current one. Releases are decided with
-// WindowMode::Admit, so a check takes time-window places. Package releases are decided
-// too (a window place is a window place) but offer nothing yet: packages cannot be
-// published, so there is no envelope or blob to offer; offer_package() is where that goes.
+// WindowMode::Admit, so a check takes time-window places. Package releases the device is
+// eligible for offer their packages (packages/offers.hpp): the envelope and the
+// downloads, the delta from the installed version first.
 #include "server/admin/json_io.hpp"
 #include "server/client/client_api.hpp"
+#include "server/packages/offers.hpp"
 #include "server/targeting/config_resolution.hpp"
 #include "server/targeting/device.hpp"
 #include "server/targeting/release_targeting.hpp"
@@ -29,20 +30,8 @@ using http::Response;
 // "installed". A null member is absent.
 struct CheckExtras {
   std::int64_t config_revision = -1; // -1: the device has no configuration yet
+  packages::Installed installed;
 };
-
-Status check_string_map(const core::json::Value &value, const std::string &where) {
-  if (!value.IsObject()) {
-    return make_error(ErrorCode::JsonWrongType, where + " must be an object");
-  }
-  for (const auto &member : value.GetObject()) {
-    if (!member.value.IsString()) {
-      return make_error(ErrorCode::JsonWrongType,
-                        where + "." + std::string(core::json::view(member.name)) + " must be a string");
-    }
-  }
-  return {};
-}
 
 Result<CheckExtras> parse_extras(const core::json::Value &root) {
   auto request = core::json::ObjectReader::of(root, "request");
@@ -59,43 +48,16 @@ Result<CheckExtras> parse_extras(const core::json::Value &root) {
     }
     extras.config_revision = revision->GetInt64();
   }
-  const auto *installed = request->find("installed");
-  if (installed == nullptr || installed->IsNull()) {
-    return extras;
+  auto installed = packages::parse_installed(root);
+  if (!installed) {
+    return installed.error();
   }
-  // What is installed matters once packages are offered (deltas against it); until then
-  // it is only checked for shape.
-  auto reader = core::json::ObjectReader::of(*installed, "request.installed");
-  if (!reader) {
-    return reader.error();
-  }
-  if (auto allowed = reader->allow_only({"offline", "hotpatch", "upgrade"}); !allowed) {
-    return allowed.error();
-  }
-  if (const auto *offline = reader->find("offline"); offline != nullptr && !offline->IsNull()) {
-    if (auto map = check_string_map(*offline, "request.installed.offline"); !map) {
-      return map.error();
-    }
-  }
-  if (const auto *hotpatch = reader->find("hotpatch"); hotpatch != nullptr && !hotpatch->IsNull()) {
-    if (auto map = check_string_map(*hotpatch, "request.installed.hotpatch"); !map) {
-      return map.error();
-    }
-  }
-  if (const auto *upgrade = reader->find("upgrade"); upgrade != nullptr && !upgrade->IsNull() && !upgrade->IsString()) {
-    return make_error(ErrorCode::JsonWrongType, "request.installed.upgrade must be a string or null");
-  }
+  extras.installed = std::move(installed.value());
   return extras;
 }
 
 bool stage_is_live(ReleaseStage stage) {
   return stage == ReleaseStage::Gray || stage == ReleaseStage::Full;
-}
-
-// What an eligible package release offers this device: nothing until packages can be
-// published (then: its envelope and downloads, into `offline`, `upgrade` or `hotpatch`).
-bool offer_package(const Release & /*release*/) {
-  return false;
 }
 
 Response check(Storage &storage, const ClientApiOptions &options, const Request &request) {
@@ -122,7 +84,7 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
   targeting::ReleaseDecider decider(storage);
   auto values = targeting::config_defaults(config);
   std::vector<std::int64_t> config_sources; // eligible config releases
-  std::vector<std::int64_t> package_offers; // package releases that offered something
+  packages::OfferBuilder offer_builder(storage, device->app, device->app_version, extras->installed);
   for (const auto &release : releases) {
     if (!stage_is_live(release.progress.stage)) {
       continue;
@@ -139,9 +101,13 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
         return Response::error(applied.error());
       }
       config_sources.push_back(release.id);
-    } else if (offer_package(release)) {
-      package_offers.push_back(release.id);
+    } else if (auto offered = offer_builder.add(release); !offered) {
+      return Response::error(offered.error());
     }
+  }
+  auto offers = offer_builder.finish();
+  if (!offers) {
+    return Response::error(offers.error());
   }
   const bool send_config = extras->config_revision != config.revision;
 
@@ -151,13 +117,7 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
     writer.StartObject();
     writer.Key("poll_interval");
     writer.Uint(options.poll_interval);
-    writer.Key("upgrade");
-    writer.Null();
-    writer.Key("offline");
-    writer.StartArray();
-    writer.EndArray();
-    writer.Key("hotpatch");
-    writer.Null();
+    packages::write_offers(writer, *offers);
     if (with_config) {
       writer.Key("config");
       writer.StartObject();
@@ -190,7 +150,7 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
   }
 
   // Offers are counted once the answer carries them; a 304 offers nothing new.
-  std::vector<std::int64_t> offered = package_offers;
+  std::vector<std::int64_t> offered = offers->release_ids();
   if (send_config) {
     offered.insert(offered.end(), config_sources.begin(), config_sources.end());
   }

@@ -1,5 +1,8 @@
 #include "server/http/http_server.hpp"
 
+#include "core/crypto/encoding.hpp"
+#include "core/crypto/sha256.hpp"
+
 #include <microhttpd.h>
 
 #include <cerrno>
@@ -8,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -24,6 +28,7 @@ struct HttpServer::Exchange {
   bool responded = false;
   unsigned status = 0;
   int spool_fd = -1;
+  std::optional<core::crypto::Sha256> spool_hash; // of the spooled bytes, updated as they are written
 
   Exchange() = default;
   Exchange(const Exchange &) = delete;
@@ -252,6 +257,7 @@ int HttpServer::begin(void *connection_ptr, const char *url, const char *method,
       return refuse(make_error(ErrorCode::IoError, "cannot create a spool file for the upload"));
     }
     request_state.request.body_file = pattern;
+    request_state.spool_hash.emplace();
   }
   return MHD_YES;
 }
@@ -274,6 +280,7 @@ void HttpServer::receive(Exchange &exchange, const char *data, std::size_t size)
     exchange.request.body.append(data, size);
     return;
   }
+  exchange.spool_hash->update(core::crypto::ByteView(reinterpret_cast<const std::uint8_t *>(data), size));
   while (size > 0) {
     const auto written = write(exchange.spool_fd, data, size);
     if (written < 0) {
@@ -297,6 +304,10 @@ int HttpServer::finish(void *connection_ptr, Exchange &exchange) {
   if (exchange.spool_fd >= 0) {
     close(exchange.spool_fd);
     exchange.spool_fd = -1;
+    const auto digest = exchange.spool_hash->finish();
+    if (!exchange.spool_hash->failed()) {
+      exchange.request.body_sha256 = core::crypto::hex_encode(digest);
+    }
   }
   MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &collect_query, &exchange.request.query);
   MHD_get_connection_values(connection, MHD_HEADER_KIND, &collect_header, &exchange.request.headers);

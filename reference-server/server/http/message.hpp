@@ -28,6 +28,9 @@ struct Request {
   std::string body;
   std::filesystem::path body_file;
   std::uint64_t body_size = 0;
+  // BodyMode::Spooled: the body's SHA-256 in lower-case hex, computed as it was written,
+  // so a content-addressed upload is checked without reading it back.
+  std::string body_sha256;
   // The holder of the admin token, on authenticated routes.
   std::string actor;
 

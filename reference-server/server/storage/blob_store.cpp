@@ -101,6 +101,57 @@ bool BlobStore::contains(std::string_view sha256) const {
   return path && std::filesystem::is_regular_file(*path, ignored);
 }
 
+std::optional<std::uint64_t> BlobStore::size_of(std::string_view sha256) const {
+  auto path = path_of(sha256);
+  struct stat info {};
+  if (!path || ::stat(path->c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(info.st_size);
+}
+
+Status BlobStore::make_shard(const std::filesystem::path &shard) const {
+  std::error_code error;
+  if (std::filesystem::create_directory(shard, error)) {
+    return io::fsync_directory(root_);
+  }
+  if (error) {
+    return make_error(ErrorCode::IoError, "create " + shard.string() + ": " + error.message());
+  }
+  return {};
+}
+
+Result<StoredBlob> BlobStore::adopt(const std::filesystem::path &file, std::string_view sha256) {
+  auto destination = path_of(sha256);
+  if (!destination) {
+    return destination.error();
+  }
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return io_error("open " + file.string(), errno);
+  }
+  struct stat info {};
+  const bool synced = ::fstat(fd, &info) == 0 && ::fsync(fd) == 0;
+  const int saved_errno = errno;
+  ::close(fd);
+  if (!synced) {
+    return io_error("fsync " + file.string(), saved_errno);
+  }
+  StoredBlob blob{std::string(sha256), static_cast<std::uint64_t>(info.st_size)};
+  if (auto shard = make_shard(destination->parent_path()); !shard) {
+    return shard.error();
+  }
+  // A hard link, not a rename: the caller still owns (and removes) its name, and a blob
+  // that appears meanwhile under the same name (EEXIST) holds the same bytes.
+  if (::link(file.c_str(), destination->c_str()) != 0 && errno != EEXIST) {
+    return io_error("link into " + destination->string(), errno);
+  }
+  if (auto synced_dir = io::fsync_directory(destination->parent_path()); !synced_dir) {
+    return synced_dir.error();
+  }
+  return blob;
+}
+
 Result<StoredBlob> BlobStore::put(const ByteReader &read, std::optional<std::string> expected_sha256,
                                   std::optional<std::uint64_t> max_size) {
   TempFile temp(tmp_dir_);
@@ -154,14 +205,10 @@ Result<StoredBlob> BlobStore::put(const ByteReader &read, std::optional<std::str
     return make_error(ErrorCode::Internal, "the hasher returned \"" + blob.sha256 + "\", not a SHA-256 in hex");
   }
   const auto shard = destination->parent_path();
-  std::error_code error;
-  if (std::filesystem::create_directory(shard, error)) {
-    if (auto synced = io::fsync_directory(root_); !synced) {
-      return synced.error();
-    }
-  } else if (error) {
-    return make_error(ErrorCode::IoError, "create " + shard.string() + ": " + error.message());
+  if (auto made = make_shard(shard); !made) {
+    return made.error();
   }
+  std::error_code error;
   // Same name, same bytes: a blob already stored is left as it is.
   if (std::filesystem::exists(*destination, error)) {
     return blob;

@@ -54,11 +54,23 @@ public:
   Result<StoredBlob> put_bytes(std::string_view bytes);
   Result<StoredBlob> put_file(const std::filesystem::path &source);
 
+  // Takes a file whose bytes the caller hashed while writing them (an upload spooled by
+  // the HTTP server) as the blob `sha256`: the file is fsynced and hard-linked into place,
+  // so the caller's copy can be removed as usual. The caller vouches for the hash; the
+  // name is still checked to be a SHA-256 in hex (InvalidHex). A blob already held is
+  // left as it is.
+  Result<StoredBlob> adopt(const std::filesystem::path &file, std::string_view sha256);
+
   bool contains(std::string_view sha256) const;
+  // The blob's size; nullopt when it is not held.
+  std::optional<std::uint64_t> size_of(std::string_view sha256) const;
   // The file a blob lives in; InvalidHex for a name that is not a SHA-256 in hex.
   Result<std::filesystem::path> path_of(std::string_view sha256) const;
 
 private:
+  // Creates a shard directory if needed and makes its entry durable.
+  Status make_shard(const std::filesystem::path &shard) const;
+
   std::filesystem::path root_;
   std::filesystem::path tmp_dir_;
   ContentHasherFactory hasher_;

@@ -102,12 +102,29 @@ struct WindowAdmission {
   std::uint64_t admitted_count = 0; // places taken, this device's included
 };
 
+// One published package version, named as a release names it.
+struct PackageRef {
+  std::string id;
+  std::string version;
+};
+
+// How a device prompts for an upgrade (docs/protocol.md, upgrade.mode).
+struct UpgradePrompt {
+  std::string mode = "single"; // single, every_time, force or silent
+  std::uint32_t remind_days = 3;
+  std::optional<std::string> notes; // nullopt: the manifest's notes
+};
+
 struct NewRelease {
   std::string app;
   ReleaseKind kind = ReleaseKind::Package;
-  std::string package_id;      // kind Package
+  std::string package_id;      // kind Package: the package, or the first of a group
   std::string package_version; // kind Package
-  std::string config_json;     // kind Config: a JSON object of key → value
+  // Several offline packages installed together (2 to 16, distinct ids, the first being
+  // package_id / package_version); empty for a release of one package.
+  std::vector<PackageRef> group;
+  std::optional<UpgradePrompt> upgrade; // a release of an upgrade package may carry one
+  std::string config_json;              // kind Config: a JSON object of key → value
   std::vector<std::string> whitelists;
   std::vector<std::string> rules;
   std::string filters_json;
@@ -183,6 +200,43 @@ struct ReleaseCounters {
   std::uint64_t rolled_back = 0;
 };
 
+// A download of a package version: the full download (a delta against the empty base,
+// base_version empty) or a delta from an earlier version. Both are blobs.
+struct PackageDownload {
+  std::string base_version; // empty: the full download
+  std::string sha256;
+  std::uint64_t size = 0;
+};
+
+// A published package version: what its publisher signed and the downloads built from it.
+struct NewPackage {
+  std::string app;
+  std::string kind; // offline, hotpatch or upgrade (core::to_string(PackageKind))
+  std::string package_id;
+  std::string version;
+  std::string manifest_sha256; // hex of core::delta::manifest_digest: equal manifests, equal digests
+  std::string manifest_json;   // the signed payload, as sent
+  std::string envelope;        // the DSSE envelope, as sent
+  std::uint64_t file_count = 0;
+  std::uint64_t size = 0; // the files' sizes added up
+  PackageDownload full;
+  std::vector<PackageDownload> deltas; // by base version, highest first
+};
+
+struct Package : NewPackage {
+  std::int64_t created_at = 0;
+};
+
+struct PackageQuery {
+  std::optional<std::string> kind;
+  std::optional<std::string> package_id;
+};
+
+struct PublishedPackage {
+  Package package;
+  bool created = false; // false: this manifest was already published (nothing changed)
+};
+
 class Storage {
 public:
   virtual ~Storage() = default;
@@ -205,6 +259,15 @@ public:
   virtual Result<ReleaseRule> create_rule(const NewReleaseRule &rule, const Actor &actor) = 0;
   virtual Result<std::vector<ReleaseRule>> list_rules() = 0;
   virtual Result<ReleaseRule> get_rule(std::string_view name) = 0;
+
+  // Packages. publish_package stores the package and its downloads (blobs already in
+  // place) with its audit row in one transaction. The same manifest again changes nothing
+  // (created = false); another manifest under the same app, package id and version is
+  // AlreadyExists; a package id already published under another kind is Conflict.
+  virtual Result<PublishedPackage> publish_package(const NewPackage &package, const Actor &actor) = 0;
+  // Sorted by kind, id, then version (as versions compare). NotFound for an unknown app.
+  virtual Result<std::vector<Package>> list_packages(std::string_view app, const PackageQuery &query) = 0;
+  virtual Result<Package> get_package(std::string_view app, std::string_view package_id, std::string_view version) = 0;
 
   virtual Result<Release> create_release(const NewRelease &release, const Actor &actor) = 0;
   virtual Result<std::vector<Release>> list_releases(std::optional<std::string> app) = 0;

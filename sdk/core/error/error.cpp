@@ -79,6 +79,7 @@ constexpr ErrorName kNames[] = {
     {ErrorCode::RateLimited, "rate_limited"},
     {ErrorCode::ReleaseStateInvalid, "release_state_invalid"},
     {ErrorCode::RangeNotSatisfiable, "range_not_satisfiable"},
+    {ErrorCode::BlobMissing, "blob_missing"},
 };
 
 } // namespace

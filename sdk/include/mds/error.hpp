@@ -104,6 +104,7 @@ enum class ErrorCode : std::uint16_t {
   RateLimited = 802,         // the server asks the client to come back later
   ReleaseStateInvalid = 803, // the release cannot move to the requested stage
   RangeNotSatisfiable = 804, // a requested byte range lies outside the resource
+  BlobMissing = 805,         // a file a manifest lists is not an uploaded blob
 };
 
 enum class ErrorCategory : std::uint8_t {

@@ -138,6 +138,43 @@ CREATE TABLE release_counters (
   rolled_back  INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+
+    // 5: published packages with their downloads, and releases of packages: groups of
+    // offline packages installed together and upgrade prompts.
+    R"sql(
+CREATE TABLE packages (
+  id               INTEGER PRIMARY KEY,
+  app_id           INTEGER NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+  kind             TEXT NOT NULL CHECK (kind IN ('offline', 'hotpatch', 'upgrade')),
+  package_id       TEXT NOT NULL,
+  version          TEXT NOT NULL,
+  manifest_sha256  TEXT NOT NULL,
+  manifest         TEXT NOT NULL,
+  envelope         TEXT NOT NULL,
+  file_count       INTEGER NOT NULL,
+  size             INTEGER NOT NULL,
+  created_at       INTEGER NOT NULL,
+  UNIQUE (app_id, package_id, version)
+);
+CREATE TABLE package_downloads (
+  package_row   INTEGER NOT NULL REFERENCES packages (id) ON DELETE CASCADE,
+  base_version  TEXT NOT NULL,
+  sha256        TEXT NOT NULL,
+  size          INTEGER NOT NULL,
+  PRIMARY KEY (package_row, base_version)
+);
+CREATE TABLE release_packages (
+  release_id  INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+  position    INTEGER NOT NULL,
+  package_id  TEXT NOT NULL,
+  version     TEXT NOT NULL,
+  PRIMARY KEY (release_id, position),
+  UNIQUE (release_id, package_id)
+);
+ALTER TABLE releases ADD COLUMN upgrade_mode TEXT;
+ALTER TABLE releases ADD COLUMN upgrade_remind_days INTEGER;
+ALTER TABLE releases ADD COLUMN upgrade_notes TEXT;
+)sql",
 };
 
 Result<int> current_version(Connection &connection) {

@@ -4,6 +4,9 @@
 #include "server/util/time.hpp"
 
 #include "core/json/json.hpp"
+#include "core/version/version.hpp"
+
+#include <algorithm>
 
 #include <sys/stat.h>
 
@@ -64,6 +67,23 @@ Error explain(Error error, std::string_view what, std::string_view name) {
     error.message = std::string(what) + " \"" + std::string(name) + "\" already exists";
   }
   return error;
+}
+
+// Stored versions were checked as dotted versions when published; text order is the
+// fallback for one that no longer reads (it cannot happen short of a corrupt database).
+bool version_less(const std::string &a, const std::string &b) {
+  auto left = core::Version::parse_dotted(a);
+  auto right = core::Version::parse_dotted(b);
+  if (left && right) {
+    return *left < *right;
+  }
+  return a < b;
+}
+
+void sort_by_version_descending(std::vector<PackageDownload> &downloads) {
+  std::sort(downloads.begin(), downloads.end(), [](const PackageDownload &a, const PackageDownload &b) {
+    return version_less(b.base_version, a.base_version);
+  });
 }
 
 std::uint64_t file_size_or_zero(const std::string &path) {
@@ -449,6 +469,156 @@ Result<ReleaseRule> SqliteStorage::get_rule(std::string_view name) {
   return load_rule(name);
 }
 
+// --- packages -----------------------------------------------------------------------
+
+Result<PublishedPackage> SqliteStorage::publish_package(const NewPackage &package, const Actor &actor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+  MDS_TRY_ASSIGN(app, load_app(package.app));
+  MDS_TRY_ASSIGN(same_id, load_packages(package.app, PackageQuery{std::nullopt, package.package_id}, std::nullopt));
+  for (auto &existing : same_id) {
+    if (existing.version == package.version) {
+      if (existing.manifest_sha256 != package.manifest_sha256) {
+        return make_error(ErrorCode::AlreadyExists, "package \"" + package.package_id + "\" version " +
+                                                        package.version + " is published with another manifest");
+      }
+      return PublishedPackage{std::move(existing), false};
+    }
+    if (existing.kind != package.kind) {
+      return make_error(ErrorCode::Conflict, "package \"" + package.package_id + "\" is published as " + existing.kind +
+                                                 ", not " + package.kind);
+    }
+  }
+  const auto now = unix_now_seconds();
+  MDS_TRY_ASSIGN(insert,
+                 Statement::prepare(connection_, "INSERT INTO packages (app_id, kind, package_id, version, "
+                                                 "manifest_sha256, manifest, envelope, file_count, size, "
+                                                 "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+  MDS_TRY(insert.bind(1, app.id)
+              .bind(2, package.kind)
+              .bind(3, package.package_id)
+              .bind(4, package.version)
+              .bind(5, package.manifest_sha256)
+              .bind(6, package.manifest_json)
+              .bind(7, package.envelope)
+              .bind(8, static_cast<std::int64_t>(package.file_count))
+              .bind(9, static_cast<std::int64_t>(package.size))
+              .bind(10, now)
+              .run());
+  const auto row_id = sqlite3_last_insert_rowid(connection_.get());
+  MDS_TRY_ASSIGN(download, Statement::prepare(connection_, "INSERT INTO package_downloads (package_row, "
+                                                           "base_version, sha256, size) VALUES (?1, ?2, ?3, ?4)"));
+  std::vector<const PackageDownload *> downloads{&package.full};
+  for (const auto &delta : package.deltas) {
+    downloads.push_back(&delta);
+  }
+  for (const auto *entry : downloads) {
+    MDS_TRY(download.bind(1, row_id)
+                .bind(2, entry->base_version)
+                .bind(3, entry->sha256)
+                .bind(4, static_cast<std::int64_t>(entry->size))
+                .run());
+    download.reset();
+  }
+  MDS_TRY(audit(actor, "package.publish", "package/" + package.app + "/" + package.package_id + "/" + package.version,
+                Detail()
+                    .add("kind", package.kind)
+                    .add("manifest_sha256", package.manifest_sha256)
+                    .add("files", static_cast<std::int64_t>(package.file_count))
+                    .add("size", static_cast<std::int64_t>(package.size))
+                    .add("full_size", static_cast<std::int64_t>(package.full.size))
+                    .add("deltas", static_cast<std::int64_t>(package.deltas.size()))
+                    .str()));
+  MDS_TRY(transaction.commit());
+  Package published;
+  static_cast<NewPackage &>(published) = package;
+  published.created_at = now;
+  return PublishedPackage{std::move(published), true};
+}
+
+Result<std::vector<Package>> SqliteStorage::load_packages(std::string_view app, const PackageQuery &query,
+                                                          std::optional<std::string_view> version) {
+  MDS_TRY_ASSIGN(owner, load_app(app));
+  MDS_TRY_ASSIGN(rows, Statement::prepare(connection_, "SELECT id, kind, package_id, version, manifest_sha256, "
+                                                       "manifest, envelope, file_count, size, created_at FROM "
+                                                       "packages WHERE app_id = ?1 AND (?2 IS NULL OR kind = ?2) AND "
+                                                       "(?3 IS NULL OR package_id = ?3) AND (?4 IS NULL OR "
+                                                       "version = ?4)"));
+  rows.bind(1, owner.id).bind_optional(2, query.kind).bind_optional(3, query.package_id);
+  if (version) {
+    rows.bind(4, *version);
+  } else {
+    rows.bind_null(4);
+  }
+  std::vector<std::pair<std::int64_t, Package>> found;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, rows.step());
+    if (!row) {
+      break;
+    }
+    Package package;
+    package.app = std::string(app);
+    package.kind = rows.text(1);
+    package.package_id = rows.text(2);
+    package.version = rows.text(3);
+    package.manifest_sha256 = rows.text(4);
+    package.manifest_json = rows.text(5);
+    package.envelope = rows.text(6);
+    package.file_count = static_cast<std::uint64_t>(rows.integer(7));
+    package.size = static_cast<std::uint64_t>(rows.integer(8));
+    package.created_at = rows.integer(9);
+    found.emplace_back(rows.integer(0), std::move(package));
+  }
+  MDS_TRY_ASSIGN(downloads, Statement::prepare(connection_, "SELECT base_version, sha256, size FROM "
+                                                            "package_downloads WHERE package_row = ?1"));
+  std::vector<Package> packages;
+  for (auto &[row_id, package] : found) {
+    downloads.bind(1, row_id);
+    for (;;) {
+      MDS_TRY_ASSIGN(row, downloads.step());
+      if (!row) {
+        break;
+      }
+      PackageDownload entry{downloads.text(0), downloads.text(1), static_cast<std::uint64_t>(downloads.integer(2))};
+      if (entry.base_version.empty()) {
+        package.full = std::move(entry);
+      } else {
+        package.deltas.push_back(std::move(entry));
+      }
+    }
+    downloads.reset();
+    sort_by_version_descending(package.deltas);
+    packages.push_back(std::move(package));
+  }
+  std::sort(packages.begin(), packages.end(), [](const Package &a, const Package &b) {
+    if (a.kind != b.kind) {
+      return a.kind < b.kind;
+    }
+    if (a.package_id != b.package_id) {
+      return a.package_id < b.package_id;
+    }
+    return version_less(a.version, b.version);
+  });
+  return packages;
+}
+
+Result<std::vector<Package>> SqliteStorage::list_packages(std::string_view app, const PackageQuery &query) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return load_packages(app, query, std::nullopt);
+}
+
+Result<Package> SqliteStorage::get_package(std::string_view app, std::string_view package_id,
+                                           std::string_view version) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(found, load_packages(app, PackageQuery{std::nullopt, std::string(package_id)}, version));
+  if (found.empty()) {
+    return make_error(ErrorCode::NotFound, "package \"" + std::string(package_id) + "\" version " +
+                                               std::string(version) + " is not published for app \"" +
+                                               std::string(app) + "\"");
+  }
+  return std::move(found.front());
+}
+
 // --- releases -----------------------------------------------------------------------
 
 Result<Release> SqliteStorage::create_release(const NewRelease &release, const Actor &actor) {
@@ -478,6 +648,30 @@ Result<Release> SqliteStorage::create_release(const NewRelease &release, const A
       .bind(13, now);
   MDS_TRY(insert.run());
   const auto release_id = sqlite3_last_insert_rowid(connection_.get());
+
+  if (release.upgrade) {
+    MDS_TRY_ASSIGN(prompt,
+                   Statement::prepare(connection_, "UPDATE releases SET upgrade_mode = ?2, "
+                                                   "upgrade_remind_days = ?3, upgrade_notes = ?4 WHERE id = ?1"));
+    MDS_TRY(prompt.bind(1, release_id)
+                .bind(2, release.upgrade->mode)
+                .bind(3, static_cast<std::int64_t>(release.upgrade->remind_days))
+                .bind_optional(4, release.upgrade->notes)
+                .run());
+  }
+  MDS_TRY_ASSIGN(member, Statement::prepare(connection_, "INSERT INTO release_packages (release_id, position, "
+                                                         "package_id, version) VALUES (?1, ?2, ?3, ?4)"));
+  for (std::size_t i = 0; i < release.group.size(); ++i) {
+    const auto &ref = release.group[i];
+    if (auto added =
+            member.bind(1, release_id).bind(2, static_cast<std::int64_t>(i)).bind(3, ref.id).bind(4, ref.version).run();
+        !added) {
+      return added.code() == ErrorCode::AlreadyExists
+                 ? make_error(ErrorCode::InvalidArgument, "package \"" + ref.id + "\" named twice")
+                 : added.error();
+    }
+    member.reset();
+  }
 
   MDS_TRY_ASSIGN(use_list, Statement::prepare(connection_, "INSERT INTO release_whitelists (release_id, "
                                                            "whitelist_id, position) SELECT ?1, id, ?2 FROM "
@@ -537,7 +731,8 @@ Result<Release> SqliteStorage::load_release(std::int64_t id) {
   MDS_TRY_ASSIGN(query, Statement::prepare(connection_,
                                            "SELECT apps.name, kind, package_id, package_version, config, stage, "
                                            "paused_from, percent_bp, window_start, window_end, window_cap, filters, "
-                                           "salt, releases.created_at, updated_at FROM releases JOIN apps ON "
+                                           "salt, releases.created_at, updated_at, upgrade_mode, "
+                                           "upgrade_remind_days, upgrade_notes FROM releases JOIN apps ON "
                                            "apps.id = releases.app_id WHERE releases.id = ?1"));
   query.bind(1, id);
   MDS_TRY_ASSIGN(found, query.step());
@@ -567,6 +762,23 @@ Result<Release> SqliteStorage::load_release(std::int64_t id) {
   release.salt = query.text(12);
   release.created_at = query.integer(13);
   release.updated_at = query.integer(14);
+  if (auto mode = query.optional_text(15)) {
+    UpgradePrompt prompt;
+    prompt.mode = *mode;
+    prompt.remind_days = static_cast<std::uint32_t>(query.optional_integer(16).value_or(3));
+    prompt.notes = query.optional_text(17);
+    release.upgrade = std::move(prompt);
+  }
+  MDS_TRY_ASSIGN(members, Statement::prepare(connection_, "SELECT package_id, version FROM release_packages "
+                                                          "WHERE release_id = ?1 ORDER BY position"));
+  members.bind(1, id);
+  for (;;) {
+    MDS_TRY_ASSIGN(row, members.step());
+    if (!row) {
+      break;
+    }
+    release.group.push_back({members.text(0), members.text(1)});
+  }
 
   MDS_TRY_ASSIGN(lists, Statement::prepare(connection_, "SELECT whitelists.name FROM release_whitelists JOIN "
                                                         "whitelists ON whitelists.id = whitelist_id WHERE "

@@ -34,6 +34,10 @@ public:
   Result<std::vector<ReleaseRule>> list_rules() override;
   Result<ReleaseRule> get_rule(std::string_view name) override;
 
+  Result<PublishedPackage> publish_package(const NewPackage &package, const Actor &actor) override;
+  Result<std::vector<Package>> list_packages(std::string_view app, const PackageQuery &query) override;
+  Result<Package> get_package(std::string_view app, std::string_view package_id, std::string_view version) override;
+
   Result<Release> create_release(const NewRelease &release, const Actor &actor) override;
   Result<std::vector<Release>> list_releases(std::optional<std::string> app) override;
   Result<Release> get_release(std::int64_t id) override;
@@ -66,6 +70,8 @@ private:
   Result<Whitelist> load_whitelist(std::string_view name);
   Result<ReleaseRule> load_rule(std::string_view name);
   Result<Release> load_release(std::int64_t id);
+  Result<std::vector<Package>> load_packages(std::string_view app, const PackageQuery &query,
+                                             std::optional<std::string_view> version);
   Status bump_revision_for_config_release(std::int64_t release_id);
   Result<WindowAdmission> window_place(std::int64_t release_id, std::string_view device_id, std::uint64_t cap,
                                        bool may_take_place, bool take);
