@@ -5,8 +5,13 @@
 //   mds-client --server URL --app APP --state DIR --device-id D [--user-id U]
 //              --app-version V [--sdk NAME=V]... [--attr K=V]... --trusted-key PUB
 //              [--platform P] [--timeout SECONDS] [--json]
+//              [--preset ENVELOPE_FILE=DIR]... [--fallback PKG=URL]...
 //     sync           one JSON object on stdout; exit 1 when the sync failed
 //     config get KEY the cached value as JSON; exit 1 when the key is absent
+//     resolve PKG PATH  the local file of PATH in the installed version of PKG (or its
+//                    fallback URL); exit 1 when there is none
+//     upgrade        syncs, then downloads (resuming) and verifies the offered upgrade;
+//                    prints the verified file's path (--json: {"path": ...})
 //
 // Errors go to stderr as "mds-client: <name> (<code>): <message>". Exit status: 0 success,
 // 1 failure, 2 bad command line.
@@ -17,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,7 +32,8 @@ namespace {
 constexpr const char *kUsage = "usage: mds-client --server URL --app APP --state DIR --device-id D [--user-id U]\n"
                                "                  --app-version V [--sdk NAME=V]... [--attr K=V]... --trusted-key PUB\n"
                                "                  [--platform P] [--timeout SECONDS] [--json]\n"
-                               "                  (sync | config get KEY)\n";
+                               "                  [--preset ENVELOPE_FILE=DIR]... [--fallback PKG=URL]...\n"
+                               "                  (sync | config get KEY | resolve PKG PATH | upgrade)\n";
 
 struct CommandLine {
   std::map<std::string, std::vector<std::string>> values;
@@ -41,8 +48,9 @@ struct CommandLine {
 
 // `--name value` and `--name=value`; every option must be known.
 bool parse(int argc, char **argv, CommandLine &out, std::string &problem) {
-  static const char *const kWithValue[] = {"server", "app",  "state",       "device-id", "user-id", "app-version",
-                                           "sdk",    "attr", "trusted-key", "platform",  "timeout"};
+  static const char *const kWithValue[] = {"server",      "app",    "state",   "device-id",   "user-id",
+                                           "app-version", "sdk",    "attr",    "trusted-key", "platform",
+                                           "timeout",     "preset", "fallback"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--json") {
@@ -142,13 +150,35 @@ int usage(const std::string &problem) {
   return 2;
 }
 
-std::string sync_json(mds::Client &client, const mds::Result<mds::SyncReport> &report) {
+// What the client's listeners saw during the command.
+struct Seen {
+  std::mutex mutex;
+  std::vector<mds::PackageInstalled> installed;
+  std::vector<mds::Error> errors;
+};
+
+std::string error_json(const mds::Error &error) {
+  return "{\"code\": " + std::to_string(static_cast<unsigned>(error.code)) +
+         ", \"name\": " + json_string(mds::to_string(error.code)) + ", \"message\": " + json_string(error.message) +
+         "}";
+}
+
+std::string sync_json(mds::Client &client, const mds::Result<mds::SyncReport> &report, Seen &seen) {
+  std::lock_guard<std::mutex> lock(seen.mutex);
   const bool ok = report && report->status.ok();
   std::string out = "{\"ok\": ";
   out += ok ? "true" : "false";
-  // Offline packages and hotpatches arrive with later SDK work; the shape is fixed now.
-  out += ", \"offline\": {}, \"hotpatch\": {\"version\": null, \"state\": \"none\"}, \"config\": {";
+  out += ", \"offline\": {";
   bool first = true;
+  if (auto installed = client.installed_packages()) {
+    for (const auto &[package, version] : *installed) {
+      out += (first ? "" : ", ") + json_string(package) + ": " + json_string(version);
+      first = false;
+    }
+  }
+  // Hotpatches arrive with later SDK work; the shape is fixed now.
+  out += "}, \"hotpatch\": {\"version\": null, \"state\": \"none\"}, \"config\": {";
+  first = true;
   for (const auto &[key, value] : client.config_values()) {
     out += (first ? "" : ", ") + json_string(key) + ": " + value;
     first = false;
@@ -162,11 +192,29 @@ std::string sync_json(mds::Client &client, const mds::Result<mds::SyncReport> &r
     out += "null";
   }
   out += ", \"errors\": [";
+  first = true;
   if (!ok) {
-    const mds::Error &error = report ? report->status.error() : report.error();
-    out += "{\"code\": " + std::to_string(static_cast<unsigned>(error.code)) +
-           ", \"name\": " + json_string(mds::to_string(error.code)) + ", \"message\": " + json_string(error.message) +
-           "}";
+    out += error_json(report ? report->status.error() : report.error());
+    first = false;
+  }
+  // Failures in the background (a package refused) also reach the error listener; the
+  // sync's own failure is there once already.
+  for (const auto &error : seen.errors) {
+    if (!ok && report && error.code == report->status.code() && error.message == report->status.error().message) {
+      continue;
+    }
+    out += (first ? "" : ", ") + error_json(error);
+    first = false;
+  }
+  // What this sync installed, and how.
+  out += "], \"installed\": [";
+  first = true;
+  for (const auto &installed : seen.installed) {
+    out += std::string(first ? "" : ", ") + "{\"kind\": " + json_string(installed.kind) +
+           ", \"package\": " + json_string(installed.package) + ", \"version\": " + json_string(installed.version) +
+           ", \"detail\": " + json_string(installed.detail) +
+           ", \"download_size\": " + std::to_string(installed.download_size) + "}";
+    first = false;
   }
   out += "]}";
   return out;
@@ -190,10 +238,12 @@ int main(int argc, char **argv) {
   const auto &command = line.positionals;
   const bool is_sync = command.size() == 1 && command[0] == "sync";
   const bool is_config_get = command.size() == 3 && command[0] == "config" && command[1] == "get";
-  if (!is_sync && !is_config_get) {
-    return usage("expected a subcommand: sync, or config get KEY");
+  const bool is_resolve = command.size() == 3 && command[0] == "resolve";
+  const bool is_upgrade = command.size() == 1 && command[0] == "upgrade";
+  if (!is_sync && !is_config_get && !is_resolve && !is_upgrade) {
+    return usage("expected a subcommand: sync, config get KEY, resolve PKG PATH or upgrade");
   }
-  if (is_sync && line.last("device-id") == nullptr) {
+  if ((is_sync || is_upgrade) && line.last("device-id") == nullptr) {
     return usage("--device-id is required");
   }
 
@@ -232,6 +282,26 @@ int main(int argc, char **argv) {
     text << in.rdbuf();
     options.trusted_public_keys.push_back(text.str());
   }
+  for (const auto &pair : line.values["preset"]) {
+    std::string file, directory;
+    if (!split_pair(pair, file, directory)) {
+      return usage("--preset takes ENVELOPE_FILE=DIR, got \"" + pair + "\"");
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      return fail(mds::make_error(mds::ErrorCode::NotFound, "cannot read preset envelope " + file));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    options.preset_packages.push_back({text.str(), directory});
+  }
+  for (const auto &pair : line.values["fallback"]) {
+    std::string package, url;
+    if (!split_pair(pair, package, url)) {
+      return usage("--fallback takes PKG=URL, got \"" + pair + "\"");
+    }
+    options.package_fallback_urls[package] = url;
+  }
   long timeout_seconds = 60;
   if (const std::string *timeout = line.last("timeout")) {
     try {
@@ -262,12 +332,47 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if (is_resolve) {
+    auto path = client.resolve(command[1], command[2]);
+    if (!path) {
+      return fail(path.error());
+    }
+    std::cout << (line.json ? "{\"path\": " + json_string(*path) + "}" : *path) << "\n";
+    return 0;
+  }
+
+  Seen seen;
+  (void)client.on_package_installed([&seen](const mds::PackageInstalled &installed) {
+    std::lock_guard<std::mutex> lock(seen.mutex);
+    seen.installed.push_back(installed);
+  });
+  (void)client.on_error([&seen](const mds::Error &error) {
+    std::lock_guard<std::mutex> lock(seen.mutex);
+    seen.errors.push_back(error);
+  });
   if (auto started = client.start(); !started) {
     return fail(started.error());
   }
   auto report = client.wait_for_sync(0, std::chrono::seconds(timeout_seconds));
+  if (is_upgrade) {
+    if (!report) {
+      client.shutdown(std::chrono::seconds(5));
+      return fail(report.error());
+    }
+    if (!report->status) {
+      client.shutdown(std::chrono::seconds(5));
+      return fail(report->status.error());
+    }
+    auto path = client.download_upgrade();
+    client.shutdown(std::chrono::seconds(5));
+    if (!path) {
+      return fail(path.error());
+    }
+    std::cout << (line.json ? "{\"path\": " + json_string(*path) + "}" : *path) << "\n";
+    return 0;
+  }
   client.shutdown(std::chrono::seconds(5));
-  std::cout << sync_json(client, report) << "\n";
+  std::cout << sync_json(client, report, seen) << "\n";
   if (!report) {
     return fail(report.error());
   }

@@ -1,334 +1,395 @@
-// Package publishing over the admin API (docs/protocol-admin.md, "Packages") against the
-// real server: blobs, publish, the downloads it builds, every refusal leaving nothing
-// behind, and a server killed in the middle of a publish.
+// Offline packages end to end: published through the admin API of the real
+// mds-server, installed by the real SDK through its command-line host app
+// (mds-client): full first, then by delta, skipping versions, from a preset,
+// two packages of one release together, and a download cut by the server's
+// death resumed with Range after its restart.
 #include "fixture.hpp"
-#include "package_support.hpp"
 
-#include "core/delta/delta.hpp"
+// Built only where the samples are (mds-client is the SDK under test).
+#ifdef MDS_CLIENT_BINARY
 
-#include <chrono>
+#include "core/crypto/dsse.hpp"
+#include "core/crypto/encoding.hpp"
+#include "core/crypto/sha256.hpp"
+#include "core/manifest/manifest.hpp"
+
+#include <signal.h>
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 using namespace mds::test;
-using mds::ErrorCode;
-namespace core = mds::core;
 
 namespace {
 
-// Text-like bytes (a JS bundle compresses like this): words from a small vocabulary.
-std::string js_like(std::size_t size, unsigned seed) {
-  static const char *const kWords[] = {"function", "return", "const", "let",    "this.", "=>",    "{",
-                                       "}",        "(",      ")",     "render", "state", "props", "if",
-                                       "else",     ";",      "\n",    "value",  "index", "0"};
-  std::mt19937 random(seed);
-  std::string text;
-  while (text.size() < size) {
-    text += kWords[random() % std::size(kWords)];
-    text += ' ';
-  }
-  text.resize(size);
-  return text;
+using Tree = std::map<std::string, std::string>;
+
+std::string read_text(const std::filesystem::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
 }
 
-std::string random_bytes(std::size_t size, unsigned seed) {
-  std::mt19937_64 random(seed);
-  std::string bytes(size, '\0');
-  for (std::size_t i = 0; i < size; i += 8) {
-    const auto word = random();
-    for (std::size_t j = 0; j < 8 && i + j < size; ++j) {
-      bytes[i + j] = static_cast<char>((word >> (8 * j)) & 0xff);
-    }
-  }
-  return bytes;
+void write_text(const std::filesystem::path &path, const std::string &bytes) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
 }
 
-PackageFiles site(const std::string &version, unsigned seed = 1) {
-  PackageFiles files{{"index.html", "<html><body>shop " + version + "</body></html>"},
-                     {"static/js/main.js", js_like(200'000, seed)},
-                     {"static/css/site.css", js_like(20'000, seed + 1)}};
-  // The next version changes one line of the bundle.
-  if (version != "1.0.0") {
-    files["static/js/main.js"].replace(100'000, 40, "/* " + version + ": the checkout fix, one line */");
+std::string quote(const std::string &text) {
+  std::string out = "'";
+  for (char c : text) {
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   }
-  return files;
+  return out + "'";
 }
 
-// A delta applied in memory: base files from a map, output files into another.
-class MemorySink final : public core::delta::DeltaSink {
+std::string sha256_hex(const std::string &bytes) {
+  return mds::core::crypto::hex_encode(mds::core::crypto::sha256(
+      mds::core::crypto::ByteView(reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size())));
+}
+
+std::string text(std::size_t size, unsigned seed) {
+  std::string out;
+  unsigned state = seed * 2654435761u + 7;
+  while (out.size() < size) {
+    state = state * 1103515245u + 12345u;
+    out += static_cast<char>('a' + (state >> 16) % 20);
+  }
+  return out;
+}
+
+// Version n of a site: a large shared library, an app file that changes a
+// little.
+Tree site(unsigned n) {
+  return {{"index.html", "<html>" + std::to_string(n) + "</html>"},
+          {"static/lib.js", text(200000, 1)},
+          {"static/app.js", text(60000, 2) + "// build " + std::to_string(n)}};
+}
+
+const std::filesystem::path kKeys = MDS_TEST_KEYS_DIR;
+
+// The publisher: the key whose public half the app and the devices trust.
+class Publisher {
 public:
-  explicit MemorySink(const PackageFiles &base) : base_(base) {}
-  mds::Result<core::delta::ByteView> open_reference(const core::ManifestFile &file) override {
-    return core::delta::ByteView(base_.at(file.path));
+  explicit Publisher(HttpClient &client) : client_(client) {
+    auto key = mds::core::crypto::PrivateKey::from_pem(read_text(kKeys / "p256-pkcs8.pem"));
+    REQUIRE(key);
+    key_ = std::make_unique<mds::core::crypto::PrivateKey>(std::move(*key));
+    auto trusted = mds::core::crypto::PublicKey::from_pem(read_text(kKeys / "p256-public.pem"));
+    REQUIRE(trusted);
+    REQUIRE(trusted->key_id() == key_->key_id());
+    const auto created = client_.admin("POST", "/v1/admin/apps",
+                                       R"({"name":"demo","platform":"android","publisher_keys":[)" +
+                                           json_string(read_text(kKeys / "p256-public.pem")) + "]}");
+    REQUIRE(created.status == 201);
   }
-  void release_reference(const core::ManifestFile &) noexcept override {}
-  mds::Status open_output(const core::ManifestFile &file) override {
-    current_ = file.path;
-    output[current_].clear();
-    return {};
-  }
-  mds::Status write_output(core::delta::ByteView chunk) override {
-    output[current_].append(reinterpret_cast<const char *>(chunk.data()), chunk.size());
-    return {};
-  }
-  mds::Status close_output() override { return {}; }
 
-  PackageFiles output;
+  std::string envelope(const Tree &tree, const std::string &package, const std::string &version,
+                       mds::core::PackageKind kind = mds::core::PackageKind::Offline) const {
+    mds::core::Manifest manifest;
+    manifest.app = "demo";
+    manifest.kind = kind;
+    manifest.package_id = package;
+    manifest.version = version;
+    manifest.created = "2026-11-22T10:00:00Z";
+    for (const auto &[path, bytes] : tree) {
+      manifest.files.push_back({path, bytes.size(), sha256_hex(bytes)});
+    }
+    const std::string payload = mds::core::encode(manifest);
+    auto signed_envelope = mds::core::crypto::sign_envelope(
+        mds::core::kManifestPayloadType,
+        mds::core::crypto::ByteView(reinterpret_cast<const std::uint8_t *>(payload.data()), payload.size()), *key_);
+    REQUIRE(signed_envelope);
+    auto text_envelope = mds::core::crypto::encode_envelope(*signed_envelope);
+    REQUIRE(text_envelope);
+    return *text_envelope;
+  }
+
+  // Uploads the files and the envelope; the package object the server answers.
+  mds::core::json::Document publish(const Tree &tree, const std::string &package, const std::string &version,
+                                    const std::filesystem::path &scratch,
+                                    mds::core::PackageKind kind = mds::core::PackageKind::Offline) {
+    for (const auto &[path, bytes] : tree) {
+      const auto file = scratch / sha256_hex(bytes);
+      write_text(file, bytes);
+      const auto uploaded = client_.admin_upload("/v1/admin/blobs/" + sha256_hex(bytes), file);
+      INFO(uploaded.body);
+      REQUIRE((uploaded.status == 201 || uploaded.status == 200));
+    }
+    const auto published = client_.admin("POST", "/v1/admin/apps/demo/packages",
+                                         R"({"envelope":)" + json_string(envelope(tree, package, version, kind)) + "}");
+    INFO(published.body);
+    REQUIRE(published.status == 201);
+    return parse_json(published);
+  }
+
+  // A release at stage full of these packages; its id.
+  std::string release(const std::vector<std::pair<std::string, std::string>> &packages) {
+    std::string body = R"({"app":"demo","stage":"full",)";
+    auto object = [](const std::pair<std::string, std::string> &p) {
+      return R"({"id":)" + json_string(p.first) + R"(,"version":)" + json_string(p.second) + "}";
+    };
+    if (packages.size() == 1) {
+      body += R"("package":)" + object(packages[0]) + "}";
+    } else {
+      body += R"("packages":[)";
+      for (std::size_t i = 0; i < packages.size(); ++i) {
+        body += (i == 0 ? "" : ",") + object(packages[i]);
+      }
+      body += "]}";
+    }
+    const auto created = client_.admin("POST", "/v1/admin/releases", body);
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    return std::to_string(parse_json(created).root()["id"].GetInt64());
+  }
+
+  void end(const std::string &release) {
+    const auto ended = client_.admin("POST", "/v1/admin/releases/" + release + "/end");
+    INFO(ended.body);
+    REQUIRE(ended.status == 200);
+  }
 
 private:
-  const PackageFiles &base_;
-  std::string current_;
+  HttpClient &client_;
+  std::unique_ptr<mds::core::crypto::PrivateKey> key_;
 };
 
-// The download's bytes, fetched as a device fetches them.
-std::string fetch(HttpClient &client, const mds::core::json::Value &download) {
-  auto answer = client.request("GET", std::string("/v1/blobs/") + download["sha256"].GetString());
-  REQUIRE(answer.status == 200);
-  CHECK(answer.body.size() == download["size"].GetUint64());
-  return answer.body;
+struct Run {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// mds-client with the device's flags, `extra` and the subcommand.
+Run mds_client(const RunningServer &running, const std::filesystem::path &state, const std::string &extra) {
+  const auto err_file = running.temp / "client.err";
+  const std::string command =
+      std::string(MDS_CLIENT_BINARY) + " --server " + quote(running.server->base_url()) + " --app demo --state " +
+      quote(state.string()) + " --device-id d1 --app-version 10.2.3 --trusted-key " +
+      quote((kKeys / "p256-public.pem").string()) + " --timeout 60 " + extra + " 2>" + quote(err_file.string());
+  FILE *pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  Run run;
+  std::array<char, 4096> chunk{};
+  while (auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) {
+    run.out.append(chunk.data(), n);
+  }
+  run.status = pclose(pipe);
+  run.err = read_text(err_file);
+  return run;
 }
 
-std::size_t package_count(HttpClient &client, const std::string &app) {
-  auto listed = client.admin("GET", "/v1/admin/apps/" + app + "/packages");
-  INFO(listed.body);
-  REQUIRE(listed.status == 200);
-  return parse_json(listed).root()["packages"].Size();
+// A sync that must succeed with no error; its JSON.
+mds::core::json::Document sync(const RunningServer &running, const std::filesystem::path &state,
+                               const std::string &extra = "") {
+  const Run run = mds_client(running, state, extra + " sync");
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  REQUIRE(run.status == 0);
+  auto document = mds::core::json::parse(run.out);
+  REQUIRE(document.ok());
+  REQUIRE(document->root()["errors"].Size() == 0);
+  return std::move(document.value());
 }
 
-std::size_t audit_count(HttpClient &client) {
-  return parse_json(client.admin("GET", "/v1/admin/audit?limit=1000")).root()["entries"].Size();
+std::string offline_version(const mds::core::json::Document &synced, const char *package) {
+  const auto &offline = synced.root()["offline"];
+  return offline.HasMember(package) ? offline[package].GetString() : "(none)";
+}
+
+// The file mds-client resolves `path` to, read back.
+std::string resolved(const RunningServer &running, const std::filesystem::path &state, const std::string &package,
+                     const std::string &path) {
+  const Run run = mds_client(running, state, "resolve " + package + " " + path);
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  std::string file = run.out;
+  while (!file.empty() && file.back() == '\n') {
+    file.pop_back();
+  }
+  REQUIRE(file.rfind(state.string(), 0) == 0); // a local file in the state directory
+  return read_text(file);
+}
+
+std::uint64_t delta_size(const mds::core::json::Document &package, const std::string &base) {
+  for (const auto &delta : package.root()["deltas"].GetArray()) {
+    if (delta["base"].GetString() == base) {
+      return delta["size"].GetUint64();
+    }
+  }
+  FAIL("no delta from " << base);
+  return 0;
 }
 
 } // namespace
 
-TEST_CASE("publish: missing blobs, uploads, the package with its full download and a delta",
+TEST_CASE("packages: first install full, then by delta, skipping versions", "[integration][packages]") {
+  RunningServer running;
+  Publisher publisher(*running.client);
+  const auto state = running.temp / "device";
+
+  const auto v1 = publisher.publish(site(1), "h5", "1.0.0", running.temp / "files");
+  auto release = publisher.release({{"h5", "1.0.0"}});
+  auto synced = sync(running, state);
+  CHECK(offline_version(synced, "h5") == "1.0.0");
+  REQUIRE(synced.root()["installed"].Size() == 1);
+  CHECK(std::string(synced.root()["installed"][0]["detail"].GetString()) == "full");
+  CHECK(synced.root()["installed"][0]["download_size"].GetUint64() == v1.root()["full"]["size"].GetUint64());
+  CHECK(resolved(running, state, "h5", "/static/app.js") == site(1).at("static/app.js"));
+
+  publisher.end(release);
+  const auto v2 = publisher.publish(site(2), "h5", "1.1.0", running.temp / "files");
+  release = publisher.release({{"h5", "1.1.0"}});
+  synced = sync(running, state);
+  CHECK(offline_version(synced, "h5") == "1.1.0");
+  REQUIRE(synced.root()["installed"].Size() == 1);
+  CHECK(std::string(synced.root()["installed"][0]["detail"].GetString()) == "delta");
+  const auto delta = synced.root()["installed"][0]["download_size"].GetUint64();
+  CHECK(delta == delta_size(v2, "1.0.0"));
+  std::cout << "h5 1.0.0 -> 1.1.0: delta " << delta << " bytes, full " << v2.root()["full"]["size"].GetUint64()
+            << " bytes\n";
+  CHECK(delta < v2.root()["full"]["size"].GetUint64() / 2);
+  CHECK(resolved(running, state, "h5", "static/app.js") == site(2).at("static/app.js"));
+
+  // Nothing new: the next sync installs nothing.
+  synced = sync(running, state);
+  CHECK(synced.root()["installed"].Size() == 0);
+
+  // 1.2.0 is published but never released; the device goes from 1.1.0 to 1.3.0.
+  publisher.end(release);
+  publisher.publish(site(3), "h5", "1.2.0", running.temp / "files");
+  const auto v4 = publisher.publish(site(4), "h5", "1.3.0", running.temp / "files");
+  publisher.release({{"h5", "1.3.0"}});
+  synced = sync(running, state);
+  CHECK(offline_version(synced, "h5") == "1.3.0");
+  REQUIRE(synced.root()["installed"].Size() == 1);
+  CHECK(std::string(synced.root()["installed"][0]["detail"].GetString()) == "delta");
+  CHECK(synced.root()["installed"][0]["download_size"].GetUint64() == delta_size(v4, "1.1.0"));
+  CHECK(resolved(running, state, "h5", "index.html") == site(4).at("index.html"));
+}
+
+TEST_CASE("packages: a preset shipped with the app is the first delta base", "[integration][packages]") {
+  RunningServer running;
+  Publisher publisher(*running.client);
+  const auto state = running.temp / "device";
+  const auto preset_dir = running.temp / "preset";
+  for (const auto &[path, bytes] : site(1)) {
+    write_text(preset_dir / path, bytes);
+  }
+  write_text(running.temp / "preset.envelope", publisher.envelope(site(1), "h5", "1.0.0"));
+  const std::string preset =
+      "--preset " + quote((running.temp / "preset.envelope").string() + "=" + preset_dir.string());
+
+  publisher.publish(site(1), "h5", "1.0.0", running.temp / "files");
+  const auto v2 = publisher.publish(site(2), "h5", "1.1.0", running.temp / "files");
+  publisher.release({{"h5", "1.1.0"}});
+  auto synced = sync(running, state, preset);
+  CHECK(offline_version(synced, "h5") == "1.1.0");
+  REQUIRE(synced.root()["installed"].Size() == 2);
+  CHECK(std::string(synced.root()["installed"][0]["detail"].GetString()) == "preset");
+  CHECK(std::string(synced.root()["installed"][1]["detail"].GetString()) == "delta");
+  CHECK(synced.root()["installed"][1]["download_size"].GetUint64() == delta_size(v2, "1.0.0"));
+  CHECK(resolved(running, state, "h5", "static/app.js") == site(2).at("static/app.js"));
+}
+
+TEST_CASE("packages: two packages of one release are committed together", "[integration][packages]") {
+  RunningServer running;
+  Publisher publisher(*running.client);
+  const auto state = running.temp / "device";
+  publisher.publish(site(1), "shop", "2.0.0", running.temp / "files");
+  publisher.publish(site(2), "cart", "3.0.0", running.temp / "files");
+  publisher.release({{"shop", "2.0.0"}, {"cart", "3.0.0"}});
+  auto synced = sync(running, state);
+  CHECK(offline_version(synced, "shop") == "2.0.0");
+  CHECK(offline_version(synced, "cart") == "3.0.0");
+  CHECK(synced.root()["installed"].Size() == 2);
+  CHECK(resolved(running, state, "cart", "index.html") == site(2).at("index.html"));
+}
+
+TEST_CASE("packages: a download cut by the server's death resumes with Range "
+          "after its restart",
           "[integration][packages]") {
   RunningServer running;
-  auto &client = *running.client;
-  REQUIRE(client.admin("POST", "/v1/admin/apps", app_body("shop")).status == 201);
-
-  const auto v1 = signed_package("shop", core::PackageKind::Offline, "web", "1.0.0", site("1.0.0"), "First.");
-  std::string query = R"({"sha256":[)";
-  for (const auto &file : v1.manifest.files) {
-    query += (file.path == v1.manifest.files.front().path ? "\"" : ",\"") + file.sha256 + "\"";
+  Publisher publisher(*running.client);
+  const auto state = running.temp / "device";
+  // Random bytes do not compress: the full download is as large as the file.
+  const std::size_t size = 48u << 20;
+  std::mt19937_64 random(42);
+  std::string noise(size, '\0');
+  for (std::size_t i = 0; i + 8 <= size; i += 8) {
+    const std::uint64_t word = random();
+    std::memcpy(&noise[i], &word, 8);
   }
-  query += "]}";
-  auto missing = parse_json(client.admin("POST", "/v1/admin/blobs/missing", query));
-  REQUIRE(missing.root()["missing"].Size() == 3);
-  CHECK(std::string(missing.root()["missing"][0].GetString()) == v1.manifest.files[0].sha256);
+  Tree big = {{"video.bin", noise}};
+  const auto package = publisher.publish(big, "media", "1.0.0", running.temp / "files");
+  publisher.release({{"media", "1.0.0"}});
 
-  // A new blob is 201, the same again 200; either way it is held once.
-  const auto &index = v1.files.at("index.html");
-  auto put = client.admin("PUT", "/v1/admin/blobs/" + sha256_hex(index), index);
-  REQUIRE(put.status == 201);
-  CHECK(parse_json(put).root()["size"].GetUint64() == index.size());
-  CHECK(client.admin("PUT", "/v1/admin/blobs/" + sha256_hex(index), index).status == 200);
-  CHECK(parse_json(client.admin("POST", "/v1/admin/blobs/missing", query)).root()["missing"].Size() == 2);
-
-  auto first = publish(client, v1);
-  INFO(first.body);
-  REQUIRE(first.status == 201);
-  auto package = parse_json(first);
-  CHECK(std::string(package.root()["kind"].GetString()) == "offline");
-  CHECK(std::string(package.root()["id"].GetString()) == "web");
-  CHECK(package.root()["files"].GetUint() == 3);
-  CHECK(package.root()["size"].GetUint64() == 220'000 + index.size());
-  CHECK(std::string(package.root()["envelope"].GetString()) == v1.envelope);
-  CHECK(package.root()["deltas"].Size() == 0);
-  const auto full_v1 = package.root()["full"]["size"].GetUint64();
-
-  // The full download rebuilds every file from nothing.
-  MemorySink from_nothing(PackageFiles{});
-  const auto full_bytes = fetch(client, package.root()["full"]);
-  REQUIRE(
-      core::delta::apply_delta(core::Manifest{}, v1.manifest, core::delta::ByteView(full_bytes), from_nothing).ok());
-  CHECK(from_nothing.output == v1.files);
-
-  // The same manifest again changes nothing.
-  const auto audit_before = audit_count(client);
-  auto again = client.admin("POST", "/v1/admin/apps/shop/packages", publish_body(v1.envelope));
-  CHECK(again.status == 200);
-  CHECK(audit_count(client) == audit_before);
-
-  const auto v2 = signed_package("shop", core::PackageKind::Offline, "web", "1.1.0", site("1.1.0"));
-  auto second = publish_ok(client, v2);
-  REQUIRE(second.root()["deltas"].Size() == 1);
-  const auto &delta = second.root()["deltas"][0];
-  CHECK(std::string(delta["base"].GetString()) == "1.0.0");
-  const auto full_v2 = second.root()["full"]["size"].GetUint64();
-  CHECK(delta["size"].GetUint64() * 2 <= full_v2);
-  std::printf("publish: %zu bytes of files; full download %llu (1.0.0), %llu (1.1.0); delta 1.0.0 -> 1.1.0 %llu\n",
-              static_cast<std::size_t>(package.root()["size"].GetUint64()), static_cast<unsigned long long>(full_v1),
-              static_cast<unsigned long long>(full_v2), static_cast<unsigned long long>(delta["size"].GetUint64()));
-
-  // The delta turns 1.0.0 into 1.1.0 exactly.
-  MemorySink from_v1(v1.files);
-  const auto delta_bytes = fetch(client, delta);
-  REQUIRE(core::delta::apply_delta(v1.manifest, v2.manifest, core::delta::ByteView(delta_bytes), from_v1).ok());
-  CHECK(from_v1.output == v2.files);
-
-  // Read back: the list (without envelopes) by version, one package with its envelope.
-  auto listed = parse_json(client.admin("GET", "/v1/admin/apps/shop/packages"));
-  REQUIRE(listed.root()["packages"].Size() == 2);
-  CHECK(std::string(listed.root()["packages"][0]["version"].GetString()) == "1.0.0");
-  CHECK(std::string(listed.root()["packages"][1]["version"].GetString()) == "1.1.0");
-  CHECK_FALSE(listed.root()["packages"][0].HasMember("envelope"));
-  CHECK(parse_json(client.admin("GET", "/v1/admin/apps/shop/packages?kind=hotpatch")).root()["packages"].Size() == 0);
-  CHECK(parse_json(client.admin("GET", "/v1/admin/apps/shop/packages?id=web")).root()["packages"].Size() == 2);
-  auto one = client.admin("GET", "/v1/admin/apps/shop/packages/web/1.1.0");
-  REQUIRE(one.status == 200);
-  CHECK(std::string(parse_json(one).root()["envelope"].GetString()) == v2.envelope);
-  check_error(client.admin("GET", "/v1/admin/apps/shop/packages/web/9.9"), 404, ErrorCode::NotFound);
-  check_error(client.admin("GET", "/v1/admin/apps/nope/packages"), 404, ErrorCode::NotFound);
-  check_error(client.admin("GET", "/v1/admin/apps/shop/packages?kind=zip"), 400, ErrorCode::InvalidArgument);
-
-  auto audit = parse_json(client.admin("GET", "/v1/admin/audit?target=package/shop/web/1.1.0"));
-  REQUIRE(audit.root()["entries"].Size() == 1);
-  CHECK(std::string(audit.root()["entries"][0]["action"].GetString()) == "package.publish");
-  CHECK(std::string(audit.root()["entries"][0]["actor"].GetString()) == "alice");
-
-  // Survives a restart.
-  running.restart();
-  CHECK(running.client->admin("GET", "/v1/admin/apps/shop/packages/web/1.1.0").body == one.body);
-}
-
-TEST_CASE("publish refusals: each has its code and leaves no package, blob or audit row", "[integration][packages]") {
-  RunningServer running({"--max-upload-bytes", "100000"});
-  auto &client = *running.client;
-  REQUIRE(client.admin("POST", "/v1/admin/apps", app_body("shop")).status == 201);
-  const PackageFiles files{{"index.html", "<html>v1</html>"}, {"app.js", "run(1);"}};
-  publish_ok(client, signed_package("shop", core::PackageKind::Offline, "web", "1.0.0", files));
-  const auto audit_before = audit_count(client);
-
-  auto stranger = core::crypto::PrivateKey::generate();
-  REQUIRE(stranger.ok());
-  const auto v2 = make_manifest("shop", core::PackageKind::Offline, "web", "2.0.0", files);
-  auto unsigned_envelope = core::crypto::encode_envelope(
-      core::crypto::Envelope{std::string(core::kManifestPayloadType), core::crypto::to_bytes(core::encode(v2)), {}});
-  REQUIRE(unsigned_envelope.ok());
-  auto wrong_type =
-      core::crypto::sign_envelope("application/json", core::crypto::to_bytes(core::encode(v2)), publisher_key());
-  REQUIRE(wrong_type.ok());
-  auto missing_file = make_manifest("shop", core::PackageKind::Offline, "web", "2.0.0",
-                                    {{"index.html", "<html>v1</html>"}, {"new.js", "never uploaded"}});
-  auto wrong_size = v2;
-  wrong_size.files[0].size += 1;
-  const auto different =
-      make_manifest("shop", core::PackageKind::Offline, "web", "1.0.0", {{"index.html", "<html>v1</html>"}});
-
-  struct Case {
-    const char *what;
-    std::string body;
-    long status;
-    ErrorCode code;
-  };
-  const Case cases[] = {
-      {"signed by a key the app does not know", publish_body(sign_manifest(v2, *stranger)), 400,
-       ErrorCode::SignatureUntrustedKey},
-      {"a manifest for another app",
-       publish_body(sign_manifest(make_manifest("com.other", core::PackageKind::Offline, "web", "2.0.0", files))), 400,
-       ErrorCode::ManifestAppMismatch},
-      {"an unsigned envelope", publish_body(*unsigned_envelope), 400, ErrorCode::SignatureMissing},
-      {"another payload type", publish_body(*core::crypto::encode_envelope(*wrong_type)), 400,
-       ErrorCode::PayloadTypeMismatch},
-      {"not an envelope", publish_body("{\"payload\":1}"), 400, ErrorCode::EnvelopeMalformed},
-      {"a file never uploaded", publish_body(sign_manifest(missing_file)), 400, ErrorCode::BlobMissing},
-      {"a blob of another size", publish_body(sign_manifest(wrong_size)), 400, ErrorCode::FileSizeMismatch},
-      {"the same version with another manifest", publish_body(sign_manifest(different)), 409, ErrorCode::AlreadyExists},
-      {"no envelope", "{}", 400, ErrorCode::JsonMissingField},
-      {"an unknown field", R"({"envelope":"x","force":true})", 400, ErrorCode::JsonUnknownField},
-  };
-  for (const auto &c : cases) {
-    INFO(c.what);
-    check_error(client.admin("POST", "/v1/admin/apps/shop/packages", c.body), c.status, c.code);
-  }
-  check_error(client.admin("POST", "/v1/admin/apps/nope/packages", publish_body(sign_manifest(v2))), 404,
-              ErrorCode::NotFound);
-
-  // Without the admin token, nothing is read.
-  const auto good = publish_body(sign_manifest(v2));
-  check_error(client.request("POST", "/v1/admin/apps/shop/packages", good), 401, ErrorCode::Unauthorized);
-  check_error(client.request("POST", "/v1/admin/apps/shop/packages", good, {"Authorization: Bearer wrong-token"}), 401,
-              ErrorCode::Unauthorized);
-  const std::string blob = "a blob nobody may store";
-  check_error(client.request("PUT", "/v1/admin/blobs/" + sha256_hex(blob), blob), 401, ErrorCode::Unauthorized);
-
-  // Uploads: a body whose hash is not its name, one above --max-upload-bytes, a bad name.
-  check_error(client.admin("PUT", "/v1/admin/blobs/" + sha256_hex(blob), blob + "!"), 400, ErrorCode::FileHashMismatch);
-  const std::string large(100'001, 'x');
-  check_error(client.admin("PUT", "/v1/admin/blobs/" + sha256_hex(large), large), 413, ErrorCode::PayloadTooLarge);
-  check_error(client.admin("PUT", "/v1/admin/blobs/ABC", blob), 400, ErrorCode::InvalidHex);
-  check_error(client.admin("POST", "/v1/admin/blobs/missing", R"({"sha256":["xyz"]})"), 400, ErrorCode::InvalidHex);
-  check_error(client.admin("POST", "/v1/admin/blobs/missing", R"({"sha256":[]})"), 400, ErrorCode::JsonValueOutOfRange);
-  const std::string still_missing =
-      R"({"sha256":[")" + sha256_hex(blob) + R"(",")" + sha256_hex(blob + "!") + R"(",")" + sha256_hex(large) + "\"]}";
-  CHECK(parse_json(client.admin("POST", "/v1/admin/blobs/missing", still_missing)).root()["missing"].Size() == 3);
-
-  CHECK(package_count(client, "shop") == 1);
-  CHECK(audit_count(client) == audit_before);
-  // Only the first package's blobs and downloads are on disk; no upload is left over.
-  std::size_t blob_files = 0;
-  for (const auto &entry : std::filesystem::recursive_directory_iterator(running.data_dir() / "blobs")) {
-    blob_files += entry.is_regular_file() ? 1 : 0;
-  }
-  CHECK(blob_files == 3); // two files and the full download
-  CHECK(std::filesystem::is_empty(running.data_dir() / "tmp"));
-
-  // And the refused version publishes once it is right.
-  publish_ok(client, signed_package("shop", core::PackageKind::Offline, "web", "2.0.0", files));
-}
-
-TEST_CASE("a server killed during a publish leaves no package, and the publish then succeeds",
-          "[integration][packages][crash]") {
-  RunningServer running;
-  auto &client = *running.client;
-  REQUIRE(client.admin("POST", "/v1/admin/apps", app_body("shop")).status == 201);
-  // 40 MB that compress a little: encoding at the publish level takes seconds.
-  PackageFiles files{{"index.html", "<html>big</html>"}};
-  for (int i = 0; i < 4; ++i) {
-    files["assets/blob" + std::to_string(i) + ".bin"] = js_like(10'000'000, 10 + i);
-  }
-  const auto big = signed_package("shop", core::PackageKind::Offline, "big", "1.0.0", files);
-  const auto uploads_started = std::chrono::steady_clock::now();
-  upload_blobs(client, big.files);
-  const auto uploaded = std::chrono::steady_clock::now();
-
-  HttpResponse interrupted;
-  std::thread publisher([&] {
-    HttpClient own(running.server->base_url());
-    interrupted = own.admin("POST", "/v1/admin/apps/shop/packages", publish_body(big.envelope));
+  // The device syncs in the background; once its download has started, the
+  // server freezes (SIGSTOP, so the part stays partial), then dies (SIGKILL).
+  std::thread device([&] {
+    const Run run = mds_client(running, state, "sync");
+    INFO(run.out << run.err);
+    CHECK(run.out.find("\"errors\": [{") != std::string::npos); // the install failed on the way
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  running.client.reset();
+  const auto staging = state / "staging";
+  std::uint64_t cut_at = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (cut_at == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(staging, ec)) {
+      if (entry.path().extension() == ".part" && entry.file_size(ec) > 0) {
+        ::kill(running.server->pid(), SIGSTOP);
+        cut_at = 1;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  REQUIRE(cut_at == 1);
   running.server->kill_hard();
-  publisher.join();
-  INFO("answer before the kill: " << interrupted.status << " " << interrupted.body);
-  REQUIRE(interrupted.status == 0); // the kill came first: no answer
+  device.join();
+  std::uint64_t kept = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(staging)) {
+    kept = entry.file_size();
+  }
+  std::cout << "download cut at " << kept << " of " << package.root()["full"]["size"].GetUint64() << " bytes\n";
+  REQUIRE(kept > 0);
+  REQUIRE(kept < package.root()["full"]["size"].GetUint64());
 
-  running.start();
-  CHECK(package_count(*running.client, "shop") == 0);
-  CHECK(parse_json(running.client->admin("GET", "/v1/admin/audit?target=package/shop/big/1.0.0"))
-            .root()["entries"]
-            .Size() == 0);
-  const auto republish_started = std::chrono::steady_clock::now();
-  auto published = publish_ok(*running.client, big);
-  const auto done = std::chrono::steady_clock::now();
-  CHECK(published.root()["size"].GetUint64() == 40'000'000 + files.at("index.html").size());
-  CHECK(package_count(*running.client, "shop") == 1);
-  std::printf("40 MB package: upload %.1f s, publish after the restart %.1f s, full download %llu bytes\n",
-              std::chrono::duration<double>(uploaded - uploads_started).count(),
-              std::chrono::duration<double>(done - republish_started).count(),
-              static_cast<unsigned long long>(published.root()["full"]["size"].GetUint64()));
+  running.start(); // the same data directory, a new process
+  auto synced = sync(running, state);
+  CHECK(offline_version(synced, "media") == "1.0.0");
+  CHECK(resolved(running, state, "media", "video.bin") == big.at("video.bin"));
+  // The restarted server answered the blob with 206: the download continued.
+  CHECK(running.server->log_containing("\"status\":206").find("\"status\":206") != std::string::npos);
 }
 
-TEST_CASE("a delta above half the full download is not kept", "[integration][packages]") {
+TEST_CASE("packages: mds-client upgrade downloads and verifies the offered upgrade", "[integration][packages]") {
   RunningServer running;
-  auto &client = *running.client;
-  REQUIRE(client.admin("POST", "/v1/admin/apps", app_body("shop")).status == 201);
-  // Random bytes: the new version shares nothing with the old one.
-  publish_ok(client,
-             signed_package("shop", core::PackageKind::Offline, "noise", "1", {{"data.bin", random_bytes(50'000, 1)}}));
-  auto second = publish_ok(client, signed_package("shop", core::PackageKind::Offline, "noise", "2",
-                                                  {{"data.bin", random_bytes(50'000, 2)}}));
-  CHECK(second.root()["deltas"].Size() == 0);
+  Publisher publisher(*running.client);
+  const auto state = running.temp / "device";
+  const Tree apk = {{"app.apk", text(300000, 5)}};
+  publisher.publish(apk, "app", "10.3.0", running.temp / "files", mds::core::PackageKind::Upgrade);
+  publisher.release({{"app", "10.3.0"}});
+  for (int round = 0; round < 2; ++round) { // the second finds it verified already
+    INFO("round " << round);
+    const Run run = mds_client(running, state, "upgrade");
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    std::string file = run.out;
+    while (!file.empty() && file.back() == '\n') {
+      file.pop_back();
+    }
+    CHECK(file.rfind(state.string(), 0) == 0);
+    CHECK(read_text(file) == apk.at("app.apk"));
+  }
 }
+
+#endif // MDS_CLIENT_BINARY

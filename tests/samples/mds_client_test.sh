@@ -52,6 +52,22 @@ expect_exit "sync with the server down" 1 "$client" "${base[@]}" --device-id d1 
 expect_in "sync output shape" out.txt '{"ok": false, "offline": {}, "hotpatch": {"version": null, "state": "none"}, "config": {}, "upgrade": null, "errors": [{"code": 600, "name": "network_unreachable"'
 expect_in "sync error on stderr" err.txt "network_unreachable (600)"
 
+expect_exit "upgrade with the server down" 1 "$client" "${base[@]}" --device-id d1 upgrade
+expect_in "upgrade error on stderr" err.txt "network_unreachable (600)"
+expect_exit "resolve, nothing installed" 1 "$client" "${base[@]}" resolve h5 index.html
+expect_in "resolve names the package" err.txt "not_found (102): h5 is not installed"
+expect_exit "resolve to the fallback" 0 "$client" "${base[@]}" --fallback h5=https://cdn.example.com/h5/ \
+  resolve h5 /static/app.js
+expect_in "fallback URL" out.txt "https://cdn.example.com/h5/static/app.js"
+expect_exit "resolve --json" 0 "$client" --json "${base[@]}" --fallback h5=https://cdn.example.com/h5 \
+  resolve h5 index.html
+expect_in "resolve json" out.txt '{"path": "https://cdn.example.com/h5/index.html"}'
+expect_exit "resolve a traversal" 1 "$client" "${base[@]}" resolve h5 ../x
+expect_in "traversal refused" err.txt "invalid_argument (100)"
+expect_exit "resolve without a path" 2 "$client" "${base[@]}" resolve h5
+expect_exit "bad --preset" 2 "$client" "${base[@]}" --preset nodir resolve h5 x
+expect_exit "missing preset envelope" 1 "$client" "${base[@]}" --preset absent.json=dir resolve h5 x
+
 # A state directory held by a running mds-client refuses a second mds-client process.
 # The first one syncs with a server that takes the connection and never answers, so it
 # holds the directory until it is stopped.

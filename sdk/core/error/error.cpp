@@ -71,6 +71,7 @@ constexpr ErrorName kNames[] = {
     {ErrorCode::TlsPinMismatch, "tls_pin_mismatch"},
     {ErrorCode::RangeMismatch, "range_mismatch"},
     {ErrorCode::NetworkInterrupted, "network_interrupted"},
+    {ErrorCode::NetworkNotAllowed, "network_not_allowed"},
     {ErrorCode::StorageCorrupt, "storage_corrupt"},
     {ErrorCode::StorageFailure, "storage_failure"},
     {ErrorCode::Unauthorized, "unauthorized"},

@@ -96,6 +96,18 @@ struct Caps {
   std::uint64_t events_response_bytes = 64u << 10; // an answer of /v1/events
   std::uint64_t download_bytes = 1ull << 31;       // any single download
   std::uint32_t event_queue = 1000;                // queued events; the oldest go first
+  // zstd window of a package delta, as a power of two (25: 32 MiB of decoder memory at
+  // most). A delta that needs more is refused and the full download taken instead.
+  std::uint32_t delta_window_log = 25;
+};
+
+// An offline package shipped inside the app, so it serves before the first download and
+// is the base of the first delta. Verified like a download (signature, app, kind, floor,
+// every file's size and SHA-256) and installed at the first start() where it is newer
+// than what the device has; files the manifest does not list are ignored.
+struct PresetPackage {
+  std::string envelope;  // the DSSE envelope text of its signed manifest
+  std::string directory; // its files, laid out as the manifest's paths say
 };
 
 struct Schedule {
@@ -138,6 +150,10 @@ struct ClientOptions {
   Caps caps;
   Schedule schedule;
   Executor executor;
+  std::vector<PresetPackage> preset_packages;
+  // Package id -> base URL ("https://cdn.example.com/h5-app") that resolve() answers
+  // with while that package is not installed.
+  std::map<std::string, std::string> package_fallback_urls;
 };
 
 // One change of a configuration key, as a listener receives it. Values are JSON texts
@@ -154,6 +170,8 @@ struct PackageInstalled {
   std::string kind; // "offline", "hotpatch", "upgrade"
   std::string package;
   std::string version;
+  std::string detail;              // how it came: "delta", "full" or "preset"
+  std::uint64_t download_size = 0; // bytes of the download it came from (0: a preset)
 };
 
 // The outcome of one finished sync.
@@ -240,6 +258,36 @@ public:
   // remind_days) and reported to the server. InvalidArgument for an empty version,
   // NotFound when that version is not the one offered.
   Status upgrade_prompt_shown(std::string_view version) noexcept;
+
+  // Downloads (resuming where an earlier attempt stopped), verifies and installs the
+  // upgrade the last sync offered, and returns the local path of its verified file. The
+  // one call that waits for the network, on the calling thread (call it from a
+  // background thread); timeouts and Caps::download_bytes bound it, shutdown() cancels
+  // it. Runs the package pipeline: envelope, manifest (app, kind, package, version above
+  // the floor, requirements), size and SHA-256 of the file; an installed upgrade queues
+  // an `installed` event and calls the package listeners. NotStarted / ShutDown; NotFound
+  // when no upgrade is offered; NetworkNotAllowed under NetworkPolicy::WifiOnly off
+  // Wi-Fi; otherwise the pipeline's code (a network code, VersionRollback,
+  // FileHashMismatch, ...), with a `failed` event queued.
+  Result<std::string> download_upgrade() noexcept;
+
+  // ---- Offline packages ------------------------------------------------------------------
+  // Offered offline packages are installed by the worker after each sync (all packages
+  // of a release together or none), by delta from the installed version when one is
+  // offered, and only on Wi-Fi under NetworkPolicy::WifiOnly. Each install calls the
+  // package listeners; each refusal leaves the current version serving and reaches the
+  // error listeners. The two calls below read local state only: they work before start()
+  // and after shutdown() and never wait for the network.
+
+  // The local file for `url_path` ("/static/app.js", "index.html?x=1": one leading '/',
+  // a query and a fragment are dropped) in the current version of `package`; when the
+  // package is not installed, its ClientOptions::package_fallback_urls entry joined with
+  // the path. InvalidArgument for a package id or path outside the grammar
+  // (docs/protocol.md "Paths"); NotFound when the installed version has no such file,
+  // or the package is neither installed nor has a fallback URL.
+  Result<std::string> resolve(std::string_view package, std::string_view url_path) const noexcept;
+  // Every installed offline package with its current version.
+  Result<std::map<std::string, std::string>> installed_packages() const noexcept;
 
   // ---- Listeners -------------------------------------------------------------------------
   // Each returns an id for remove_listener(). Listeners run on the worker or on the

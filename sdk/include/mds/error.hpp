@@ -92,6 +92,7 @@ enum class ErrorCode : std::uint16_t {
   TlsPinMismatch = 605,     // the server's public key matches no pin
   RangeMismatch = 606,      // a resumed download did not continue the same content
   NetworkInterrupted = 607, // the connection broke before the answer was complete
+  NetworkNotAllowed = 608,  // the network policy forbids downloads now (WifiOnly, not on Wi-Fi)
 
   // 7xx: on-device or server storage
   StorageCorrupt = 700, // the database failed its integrity check

@@ -6,6 +6,7 @@
 #include "client/validate.hpp"
 #include "client/wall_clock.hpp"
 #include "core/json/json.hpp"
+#include "packages/client_packages.hpp"
 #include "state/store.hpp"
 #include "transport/http.hpp"
 #include "transport/protocol.hpp"
@@ -231,6 +232,57 @@ public:
     return {};
   }
 
+  Status init_packages() {
+    auto packages = packages::ClientPackages::create(options_, *store_, &cancel_);
+    if (!packages) {
+      return std::move(packages).error();
+    }
+    packages_ = std::move(*packages);
+    return {};
+  }
+
+  packages::ClientPackages &packages() const { return *packages_; }
+
+  Result<std::string> download_upgrade() {
+    std::optional<transport::UpgradeOffer> offer;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (auto status = running_locked(); !status) {
+        return std::move(status).error();
+      }
+      offer = upgrade_offer_;
+    }
+    if (!offer) {
+      return make_error(ErrorCode::NotFound, "no upgrade is offered");
+    }
+    packages::PipelineReport report;
+    auto path = packages_->download_upgrade(*offer, report);
+    publish(report);
+    return path;
+  }
+
+  // Package listeners for what was installed, error listeners for what was refused.
+  void publish(const packages::PipelineReport &report) {
+    for (const auto &installed : report.installed) {
+      PackageInstalled event;
+      event.kind = core::to_string(installed.kind);
+      event.package = installed.package;
+      event.version = installed.version;
+      event.detail = installed.detail;
+      event.download_size = installed.download_size;
+      for (auto &listener : listeners_of<InstalledListener>()) {
+        dispatch([listener, event] { listener(event); });
+      }
+    }
+    for (const auto &failed : report.failed) {
+      if (failed.error.code == ErrorCode::Cancelled) {
+        continue;
+      }
+      report_error(make_error(failed.error.code,
+                              "package " + failed.package + " " + failed.version + ": " + failed.error.message));
+    }
+  }
+
 private:
   static transport::HttpSettings http_settings(const ClientOptions &options) {
     transport::HttpSettings settings;
@@ -328,6 +380,14 @@ private:
     {
       std::lock_guard<std::mutex> lock(mutex_);
       worker_id_ = std::this_thread::get_id();
+    }
+    // Staging resumed or cleared, installed trees verified, presets installed.
+    if (auto started = guarded<void>([&]() -> Status {
+          publish(packages_->start());
+          return {};
+        });
+        !started) {
+      report_error(started.error());
     }
     std::unique_lock<std::mutex> lock(mutex_);
     while (phase_ == Phase::Running) {
@@ -432,6 +492,12 @@ private:
     retry_after = response->retry_after;
     if (response->status == 304) {
       report.not_modified = true;
+      // Offers not installed yet (a download that failed) are tried again.
+      if (auto stored = store_->meta(kAnswerKey); stored && stored->has_value() && !(*stored)->empty()) {
+        if (auto answer = transport::parse_check_answer(**stored, options_.caps.check_response_bytes)) {
+          publish(packages_->install_offline(answer->offline));
+        }
+      }
       return {};
     }
     if (response->status != 200) {
@@ -451,6 +517,7 @@ private:
     if (auto offered = apply_upgrade(answer->upgrade); !offered) {
       return offered;
     }
+    publish(packages_->install_offline(answer->offline));
     // Remembered only once everything the answer says is applied, so a 304 never hides
     // an answer that was lost half-way; the answer itself, so a 304 after a restart still
     // knows the upgrade on offer.
@@ -576,6 +643,7 @@ private:
   std::map<ListenerId, AnyListener> listeners_;
   ListenerId last_listener_id_ = 0;
   std::thread::id worker_id_;
+  std::unique_ptr<packages::ClientPackages> packages_;
 
   std::mutex join_mutex_;
   std::thread worker_;
@@ -627,6 +695,9 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) noexcept {
     auto impl = std::make_unique<Impl>(std::move(options), std::move(*store), std::move(device_id), std::move(*config));
     if (auto restored = impl->restore_last_answer(); !restored) {
       return std::move(restored).error();
+    }
+    if (auto packages = impl->init_packages(); !packages) {
+      return std::move(packages).error();
     }
     return std::unique_ptr<Client>(new Client(std::move(impl)));
   });
@@ -731,6 +802,18 @@ std::optional<UpgradeInfo> Client::pending_upgrade() const noexcept {
 
 Status Client::upgrade_prompt_shown(std::string_view version) noexcept {
   return guarded<void>([&] { return impl_->upgrade_prompt_shown(version); });
+}
+
+Result<std::string> Client::download_upgrade() noexcept {
+  return guarded<std::string>([&] { return impl_->download_upgrade(); });
+}
+
+Result<std::string> Client::resolve(std::string_view package, std::string_view url_path) const noexcept {
+  return guarded<std::string>([&] { return impl_->packages().resolve(package, url_path); });
+}
+
+Result<std::map<std::string, std::string>> Client::installed_packages() const noexcept {
+  return guarded<std::map<std::string, std::string>>([&] { return impl_->packages().installed_offline(); });
 }
 
 Result<ListenerId> Client::on_config_changed(std::string key,

@@ -124,6 +124,23 @@ Status validate_options(const ClientOptions &options) {
   if (c.check_response_bytes == 0 || c.events_response_bytes == 0 || c.download_bytes == 0 || c.event_queue == 0) {
     return invalid("caps", "must be positive");
   }
+  if (c.delta_window_log < 10 || c.delta_window_log > 31) {
+    return invalid("caps", "delta_window_log must be 10..31");
+  }
+  for (std::size_t i = 0; i < options.preset_packages.size(); ++i) {
+    if (options.preset_packages[i].envelope.empty() || options.preset_packages[i].directory.empty()) {
+      return invalid("preset_packages", "[" + std::to_string(i) + "] needs an envelope and a directory");
+    }
+  }
+  for (const auto &[package, base] : options.package_fallback_urls) {
+    if (package.empty() || has_control_characters(package)) {
+      return invalid("package_fallback_urls", "has an empty or unprintable package id");
+    }
+    if ((base.rfind("https://", 0) != 0 && base.rfind("http://", 0) != 0) || has_control_characters(base) ||
+        base.find(' ') != std::string::npos) {
+      return invalid("package_fallback_urls", "[" + package + "] is not an http(s) URL");
+    }
+  }
   const auto &s = options.schedule;
   if (s.min_poll_interval.count() <= 0 || s.poll_interval.count() <= 0 || s.initial_backoff.count() <= 0 ||
       s.max_backoff < s.initial_backoff) {

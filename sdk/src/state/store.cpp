@@ -33,6 +33,11 @@ constexpr const char *kMigrations[] = {
     "CREATE TABLE upgrade_prompts(version TEXT PRIMARY KEY, last_prompt INTEGER NOT NULL, count INTEGER NOT NULL);"
     "CREATE TABLE downloads(key TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT NOT NULL, size INTEGER NOT NULL,"
     "  sha256 TEXT NOT NULL);",
+    // 1 -> 2: installed package versions with their signed envelopes, and the version
+    // kept for going back
+    "CREATE TABLE package_versions(kind TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,"
+    "  envelope TEXT NOT NULL, PRIMARY KEY(kind, package, version));"
+    "ALTER TABLE packages ADD COLUMN previous TEXT;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
@@ -865,6 +870,104 @@ Status Store::clear_checkpoint(const std::string &key) {
   Statement drop(db_, "DELETE FROM downloads WHERE key = ?");
   drop.bind(1, key);
   return drop.run();
+}
+
+Result<InstalledVersions> Store::installed_versions(const std::string &kind, const std::string &package) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement read(db_, "SELECT installed, previous FROM packages WHERE kind = ? AND package = ?");
+  read.bind(1, kind);
+  read.bind(2, package);
+  auto row = read.step();
+  if (!row) {
+    return std::move(row).error();
+  }
+  InstalledVersions out;
+  if (*row) {
+    if (!read.is_null(0)) {
+      out.current = read.text(0);
+    }
+    if (!read.is_null(1)) {
+      out.previous = read.text(1);
+    }
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> Store::version_envelope(const std::string &kind, const std::string &package,
+                                                           const std::string &version) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement read(db_, "SELECT envelope FROM package_versions WHERE kind = ? AND package = ? AND version = ?");
+  read.bind(1, kind);
+  read.bind(2, package);
+  read.bind(3, version);
+  auto row = read.step();
+  if (!row) {
+    return std::move(row).error();
+  }
+  if (!*row) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(read.text(0));
+}
+
+Status Store::commit_installs(const std::vector<InstallCommit> &commits) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction transaction(db_);
+  if (!transaction.begun()) {
+    return transaction.begun();
+  }
+  for (const auto &commit : commits) {
+    if (auto raised = raise_floor_in(db_, commit.kind, commit.package, commit.version, side_floors_,
+                                     [this] { return write_side_file_locked(); });
+        !raised) {
+      return raised;
+    }
+    Statement record(db_, "INSERT INTO package_versions(kind, package, version, envelope) VALUES(?, ?, ?, ?)"
+                          " ON CONFLICT(kind, package, version) DO UPDATE SET envelope = excluded.envelope");
+    record.bind(1, commit.kind);
+    record.bind(2, commit.package);
+    record.bind(3, commit.version);
+    record.bind(4, commit.envelope);
+    if (auto status = record.run(); !status) {
+      return status;
+    }
+    // The version that was current becomes the previous one (unless it is this one).
+    Statement flip(db_, "UPDATE packages SET previous = CASE WHEN installed IS NULL OR installed = ?1"
+                        " THEN previous ELSE installed END, installed = ?1 WHERE kind = ?2 AND package = ?3");
+    flip.bind(1, commit.version);
+    flip.bind(2, commit.kind);
+    flip.bind(3, commit.package);
+    if (auto status = flip.run(); !status) {
+      return status;
+    }
+    Statement forget(db_, "DELETE FROM package_versions WHERE kind = ?1 AND package = ?2 AND version NOT IN"
+                          " (SELECT installed FROM packages WHERE kind = ?1 AND package = ?2 AND installed IS NOT NULL"
+                          "  UNION SELECT previous FROM packages WHERE kind = ?1 AND package = ?2"
+                          "  AND previous IS NOT NULL)");
+    forget.bind(1, commit.kind);
+    forget.bind(2, commit.package);
+    if (auto status = forget.run(); !status) {
+      return status;
+    }
+  }
+  return transaction.commit();
+}
+
+Result<std::vector<DownloadCheckpoint>> Store::checkpoints() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement read(db_, "SELECT key, url, etag, size, sha256 FROM downloads ORDER BY key");
+  std::vector<DownloadCheckpoint> out;
+  while (true) {
+    auto row = read.step();
+    if (!row) {
+      return std::move(row).error();
+    }
+    if (!*row) {
+      return out;
+    }
+    out.push_back(DownloadCheckpoint{read.text(0), read.text(1), read.text(2),
+                                     static_cast<std::uint64_t>(read.integer(3)), read.text(4)});
+  }
 }
 
 } // namespace mds::state

@@ -28,7 +28,7 @@ struct sqlite3;
 
 namespace mds::state {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct ConfigSnapshot {
   std::int64_t revision = 0;
@@ -52,6 +52,21 @@ struct DownloadCheckpoint {
   std::string etag; // validator for If-Range
   std::uint64_t expected_size = 0;
   std::string sha256;
+};
+
+// The versions of one package on the device: the one serving, and the one before it
+// (kept so a bad version can be left without a download).
+struct InstalledVersions {
+  std::optional<std::string> current;
+  std::optional<std::string> previous;
+};
+
+// One package version to make current, with the signed envelope that describes it.
+struct InstallCommit {
+  std::string kind;
+  std::string package;
+  std::string version;
+  std::string envelope;
 };
 
 // How open() found the directory.
@@ -84,6 +99,15 @@ public:
   // Marks `version` installed and raises the floor to it, in one transaction.
   Status set_installed(const std::string &kind, const std::string &package, const std::string &version);
   Result<std::map<std::string, std::string>> installed(const std::string &kind);
+  Result<InstalledVersions> installed_versions(const std::string &kind, const std::string &package);
+  // The envelope recorded for an installed (current or previous) version.
+  Result<std::optional<std::string>> version_envelope(const std::string &kind, const std::string &package,
+                                                      const std::string &version);
+  // All or nothing, in one transaction (synchronous=FULL): for each commit, raises the
+  // floor (VersionRollback below it, and then nothing of the batch is written), records
+  // the envelope, makes the version current and the former current the previous one, and
+  // forgets every other version of that package.
+  Status commit_installs(const std::vector<InstallCommit> &commits);
 
   Result<ConfigSnapshot> load_config();
   // Replaces the whole configuration in one transaction.
@@ -107,6 +131,7 @@ public:
   Result<std::optional<DownloadCheckpoint>> checkpoint(const std::string &key);
   Status save_checkpoint(const DownloadCheckpoint &checkpoint);
   Status clear_checkpoint(const std::string &key);
+  Result<std::vector<DownloadCheckpoint>> checkpoints();
 
 private:
   Store(std::filesystem::path directory, int lock_fd, sqlite3 *db);

@@ -68,6 +68,7 @@ struct Exchange {
   std::uint64_t file_size = 0;
   bool restart = false; // 200 / 416 / bad Content-Range: start over
   std::optional<Error> file_error;
+  const std::function<void(const std::string &)> *on_body_start = nullptr;
 
   // Parses "bytes a-b/total"; true when it starts at resume_from.
   bool content_range_continues() const {
@@ -181,6 +182,9 @@ std::size_t on_download_body(char *data, std::size_t size, std::size_t count, vo
     exchange.file_size = offset;
     exchange.received = offset;
     exchange.file_positioned = true;
+    if (exchange.on_body_start != nullptr && *exchange.on_body_start) {
+      (*exchange.on_body_start)(exchange.etag);
+    }
   }
   const std::size_t allowed = within_cap(exchange, bytes);
   if (auto written = write_all(exchange.fd, data, allowed); !written) {
@@ -378,6 +382,7 @@ Result<DownloadResult> Http::download_once(const DownloadRequest &request, bool 
   exchange.cap = request.max_bytes;
   exchange.fd = fd;
   exchange.resume_from = existing;
+  exchange.on_body_start = &request.on_body_start;
   char error_buffer[CURL_ERROR_SIZE] = {0};
   // The size cap applies to the whole file, so a resumed answer's Content-Length is
   // checked in the write callback, not by libcurl.

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,10 @@ struct DownloadRequest {
   std::string if_range;            // the strong ETag the part was fetched under
   std::uint64_t max_bytes = 0;     // the whole file; 0: no cap beyond HttpSettings
   std::chrono::milliseconds deadline{0};
+  // Called once a 2xx answer's first body bytes are about to be written, with its ETag,
+  // so the caller can record the validator before the part grows (a process killed
+  // mid-download then resumes with If-Range). Optional.
+  std::function<void(const std::string &etag)> on_body_start;
 };
 
 struct DownloadResult {
