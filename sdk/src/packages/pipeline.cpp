@@ -20,7 +20,6 @@ namespace {
 constexpr const char *kPartSuffix = ".part";
 constexpr const char *kTreeSuffix = ".tree";
 constexpr std::size_t kChunk = 64 * 1024;
-constexpr std::size_t kMaxEventDetail = 1000;
 
 std::string checkpoint_key(const std::string &sha256) {
   return "blob/" + sha256;
@@ -143,7 +142,7 @@ const char *kind_directory(core::PackageKind kind) {
 }
 
 Pipeline::Pipeline(PipelineSettings settings, state::Store &store, Fetch fetch)
-    : settings_(std::move(settings)), store_(store), fetch_(std::move(fetch)) {}
+    : settings_(std::move(settings)), store_(store), events_(store, settings_.event_queue), fetch_(std::move(fetch)) {}
 
 std::filesystem::path Pipeline::version_directory(core::PackageKind kind, const std::string &package,
                                                   const std::string &version) const {
@@ -159,32 +158,12 @@ std::filesystem::path Pipeline::tree_path(core::PackageKind kind, const std::str
   return staging_directory() / (std::string(core::to_string(kind)) + "-" + package + "-" + version + kTreeSuffix);
 }
 
-void Pipeline::queue_event(const char *type, const std::string &release, const std::string &package,
-                           const std::string &version, std::optional<ErrorCode> code, std::string detail) {
-  transport::Event event;
-  event.id = transport::random_uuid();
-  event.type = type;
-  event.time = transport::iso8601_utc(std::chrono::system_clock::now());
-  event.release = release;
-  event.package = package;
-  event.version = version;
-  if (code) {
-    event.code = static_cast<std::uint32_t>(*code);
-  }
-  if (detail.size() > kMaxEventDetail) {
-    detail.resize(kMaxEventDetail);
-  }
-  event.detail = std::move(detail);
-  // A full queue drops the oldest; a store that cannot write has bigger problems, which
-  // the next sync reports.
-  (void)store_.enqueue_event({event.id, transport::event_json(event)}, settings_.event_queue);
-}
-
 void Pipeline::refuse(PipelineReport &report, const std::string &release, const std::string &package,
                       const std::string &version, const Error &error) {
   report.failed.push_back({package, version, error});
   if (error.code != ErrorCode::Cancelled) {
-    queue_event("failed", release, package, version, error.code, error.message);
+    // A full queue drops the oldest; a store that cannot write is reported by the next sync.
+    (void)events_.failed({release, package, version}, error.code, error.message);
   }
 }
 
@@ -359,6 +338,10 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
   for (const auto &attempt : attempts) {
     const bool is_delta = attempt.download->kind == "delta";
     auto blob = fetch_blob(*attempt.download);
+    if (blob) {
+      (void)events_.downloaded({offer.release, offer.package, offer.version},
+                               attempt.download->kind + " " + std::to_string(attempt.download->size));
+    }
     Status applied =
         blob ? apply(attempt.base, attempt.base_root, *manifest, *blob, tree) : Status(std::move(blob).error());
     if (applied) {
@@ -504,8 +487,7 @@ PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<trans
         drop_blob(sha256);
       }
       collect(kind, item.offer->package);
-      queue_event("installed", item.offer->release, item.offer->package, item.offer->version, std::nullopt,
-                  item.detail);
+      (void)events_.installed({item.offer->release, item.offer->package, item.offer->version}, item.detail);
       InstalledPackage installed;
       installed.kind = kind;
       installed.release = item.offer->release;
@@ -592,7 +574,7 @@ PipelineReport Pipeline::install_preset(const std::string &envelope, const std::
     return fail(committed.error());
   }
   collect(core::PackageKind::Offline, package);
-  queue_event("installed", "", package, version, std::nullopt, "preset");
+  (void)events_.installed({"", package, version}, "preset");
   InstalledPackage installed;
   installed.kind = core::PackageKind::Offline;
   installed.package = package;

@@ -26,6 +26,7 @@
 #ifndef MDS_SRC_PACKAGES_PIPELINE_HPP
 #define MDS_SRC_PACKAGES_PIPELINE_HPP
 
+#include "client/event_queue.hpp"
 #include "core/delta/delta.hpp"
 #include "core/manifest/manifest.hpp"
 #include "packages/verify.hpp"
@@ -129,14 +130,13 @@ private:
   Status commit(core::PackageKind kind, std::vector<Staged> &staged);
   void collect(core::PackageKind kind, const std::string &package);
   void drop_blob(const std::string &sha256);
-  void queue_event(const char *type, const std::string &release, const std::string &package, const std::string &version,
-                   std::optional<ErrorCode> code, std::string detail);
   void refuse(PipelineReport &report, const std::string &release, const std::string &package,
               const std::string &version, const Error &error);
   std::filesystem::path tree_path(core::PackageKind kind, const std::string &package, const std::string &version) const;
 
   const PipelineSettings settings_;
   state::Store &store_;
+  client::EventQueue events_;
   const Fetch fetch_;
   std::mutex mutex_;
 };
