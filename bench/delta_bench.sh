@@ -136,7 +136,7 @@ measure() { # measure LABEL OLD_DIR NEW_DIR
   local ratio
   ratio=$(node -e "console.log((process.argv[1]/process.argv[2]).toFixed(2))" "$ours" "$best")
   local heads
-  heads=$(json "$work/ours.json" 'r.copy_entry_bytes + r.frame_head_bytes')
+  heads=$(json "$work/ours.json" 'r.header_bytes + r.entry_head_bytes')
   local files
   files=$(json "$work/ours.json" '`${r.old_files} → ${r.new_files}`')
   local tar_kb=$(((new_tar + 512) / 1000))

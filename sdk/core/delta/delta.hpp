@@ -1,9 +1,12 @@
 // Package deltas: how a device turns the installed version of a package (the base) into
 // another version (the target) from a small download. The byte format is in docs/delta.md.
 //
-// A delta never diffs an archive. It lists every file of the target manifest once, in path
-// order, each either
-//   - a copy of a base file with the same SHA-256 (any path: renames cost nothing), or
+// A delta never diffs an archive. Both sides hold both signed manifests, so a delta says
+// only what the manifests do not: a target file whose base has the same path and SHA-256
+// (an implied copy) is not mentioned at all; every other target file has one entry, in
+// path order, naming it by its index in the target manifest, either
+//   - a copy of a base file with the same SHA-256 elsewhere (a rename: the base file's
+//     index), or
 //   - a zstd frame compressed with one base file as its reference ("patch-from"), or with
 //     no reference at all.
 // Removed files are simply not listed. A full download is a delta against the empty base.
@@ -44,7 +47,7 @@ using crypto::Digest;
 
 // The one codec so far: zstd frames, each with an optional raw-content prefix.
 inline constexpr std::string_view kCodecZstdPrefixV1 = "zstd-prefix-v1";
-inline constexpr std::uint16_t kFormatVersion = 1;
+inline constexpr std::uint16_t kFormatVersion = 2;
 
 // zstd's smallest window; every delta declares at least this.
 inline constexpr unsigned kMinWindowLog = 10;
@@ -68,6 +71,9 @@ struct PlanEntry {
   ManifestFile target;
   Source source = Source::Frame;
   std::optional<ManifestFile> base;
+
+  // A copy from the same path: the manifests say it all, the delta holds no entry for it.
+  bool implied() const { return source == Source::Copy && base && base->path == target.path; }
 };
 
 // One entry per target file, in path order. A copy is chosen when any base file has the
@@ -82,12 +88,22 @@ std::vector<PlanEntry> plan_delta(const Manifest &base, const Manifest &target);
 // encoder returns. Errors are passed through.
 using FileBytesFn = std::function<Result<ByteView>(const ManifestFile &file)>;
 
+// Where an encoded delta's bytes went, for measurements.
+struct EncodeStats {
+  std::uint64_t header_bytes = 0;
+  std::uint64_t entry_head_bytes = 0; // indices, tags and lengths of the entries
+  std::uint64_t frame_bytes = 0;      // zstd frames
+  std::size_t implied_copies = 0;     // target files the delta does not mention
+};
+
 struct EncodeOptions {
   int compression_level = 19;
   // Frames use the smallest window that holds reference + output, up to this. Beyond it
   // the oldest part of the reference is out of reach: the delta grows, the device's
   // memory does not.
   unsigned max_window_log = kDefaultMaxWindowLog;
+  // When set, filled in by a successful encode_delta.
+  EncodeStats *stats = nullptr;
 };
 
 // Server side. `base` with no files is the empty base. Refuses (InvalidArgument) a target
