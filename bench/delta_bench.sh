@@ -170,7 +170,7 @@ fi
 
 {
   echo "Sizes in bytes; **ours / best** is our delta over the smallest of bsdiff, xdelta3 and zstd."
-  echo "Entry heads: what our delta spends on paths, hashes and lengths (docs/delta.md, Entries)."
+  echo "Entry heads: what our delta spends on its header, indices and lengths (docs/delta.md) rather than frames."
   echo "Ours: encode and apply times of the delta; peak RSS of the applying process (binary,"
   echo "mapped references and heap); the zstd decoder's heap peak; peak RSS applying the full download."
   echo
