@@ -36,6 +36,7 @@ mds_require_pkg(MDS_SQLITE sqlite3 libsqlite3-dev)
 mds_require_pkg(MDS_CURL libcurl libcurl4-openssl-dev)
 if(MDS_BUILD_TOOLS)
   mds_require_pkg(MDS_MHD libmicrohttpd libmicrohttpd-dev)
+  mds_require_pkg(MDS_LIBZIP libzip libzip-dev)
 endif()
 find_package(Threads REQUIRED)
 

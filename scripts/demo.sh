@@ -2,8 +2,8 @@
 # The end-to-end demo: installs what is missing, builds, then plays the publisher (a key
 # pair, a manifest of the sample H5 app, a signature, a verification, a tampered copy
 # refused), the operator (mds-server on an embedded SQLite, the app registered with the
-# publisher's key, a switch configuration value) and the device (the sample client
-# receiving the value, then a change of it).
+# publisher's key and a switch configuration value, all through mdsctl) and the device
+# (the sample client receiving the value, then a change of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,18 +56,13 @@ address=$(sed -n 's/^listening on //p' "$work/server.out")
 server=http://$address
 echo "listening on $server"
 
-admin() { # admin METHOD PATH [JSON]
-  curl -sS --fail-with-body -X "$1" -H "Authorization: Bearer $(cat "$work/admin.token")" \
-    -H "Content-Type: application/json" ${3:+--data "$3"} "$server$2"
-  echo
-}
-pem=$(awk '{printf "%s\\n", $0}' "$work/publisher.key.pub")
+ctl() { "$bin/mdsctl" --server "$server" --token-file "$work/admin.token" "$@"; }
 
 step "the operator registers the app with the publisher's public key"
-admin POST /v1/admin/apps "{\"name\":\"demo\",\"platform\":\"android\",\"publisher_keys\":[\"$pem\"]}"
+ctl app create demo --platform android --publisher-key "$work/publisher.key.pub"
 
 step "the operator sets a switch configuration value"
-admin PUT /v1/admin/apps/demo/config/welcome.text '{"value":"Hello from OpenMDS"}'
+ctl config set --app demo welcome.text "Hello from OpenMDS"
 
 client() {
   build/release/samples/mds-client/mds-client --server "$server" --app demo --state "$work/device" \
@@ -78,6 +73,6 @@ step "the device syncs (the sample host app, on the SDK's public API)"
 client sync
 
 step "the operator changes the value; the device's next sync receives it"
-admin PUT /v1/admin/apps/demo/config/welcome.text '{"value":"Hello again"}'
+ctl config set --app demo welcome.text "Hello again"
 client sync
 client config get welcome.text

@@ -3,20 +3,21 @@
 # Does nothing when all are present; uses sudo when not root.
 #   --bench   also the reference tools bench/delta_bench.sh compares against (bsdiff,
 #             xdelta3, the zstd CLI, GNU time) and npm, which fetches the release pairs.
+#             Also wrk (HTTP load generator) and nginx (the baseline) for bench/check_bench.sh.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libsqlite3-dev libmbedtls-dev libzstd-dev
-  rapidjson-dev catch2 libmicrohttpd-dev
-  sqlite3 curl openssl
+  rapidjson-dev catch2 libmicrohttpd-dev libzip-dev
+  sqlite3 curl openssl python3
 )
 
 for arg in "$@"; do
   case "$arg" in
   --bench)
-    packages+=(bsdiff xdelta3 zstd time tar)
+    packages+=(bsdiff xdelta3 zstd time tar wrk nginx)
     # A nodejs build that bundles npm (as some distributions of it do) conflicts with
     # Debian's npm package: ask for npm only when there is no npm command at all.
     if ! command -v npm >/dev/null; then

@@ -8,58 +8,14 @@
 #include "core/manifest/manifest.hpp"
 #include "io/file_io.hpp"
 #include "io/package_tree.hpp"
+#include "publisher.hpp"
 
-#include <ctime>
 #include <unistd.h>
 
 namespace mds::mdsctl {
 namespace {
 
 namespace crypto = core::crypto;
-
-constexpr std::uint64_t kMaxKeyFileBytes = 64 * 1024;
-
-std::string now_utc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
-
-Error with_context(Error error, const std::string &context) {
-  error.message = context + ": " + error.message;
-  return error;
-}
-
-Result<crypto::PrivateKey> load_private_key(const std::string &path) {
-  auto text = io::read_file(path, kMaxKeyFileBytes);
-  if (!text) {
-    return std::move(text).error();
-  }
-  auto key = crypto::PrivateKey::load(*text);
-  if (!key) {
-    return with_context(std::move(key).error(), path);
-  }
-  return key;
-}
-
-Result<std::vector<crypto::PublicKey>> load_public_keys(const std::vector<std::string> &paths) {
-  std::vector<crypto::PublicKey> keys;
-  for (const auto &path : paths) {
-    auto text = io::read_file(path, kMaxKeyFileBytes);
-    if (!text) {
-      return std::move(text).error();
-    }
-    auto key = crypto::PublicKey::load(*text);
-    if (!key) {
-      return with_context(std::move(key).error(), path);
-    }
-    keys.push_back(std::move(*key));
-  }
-  return keys;
-}
 
 Result<CommandOutput> keygen(const Invocation &call) {
   if (auto missing = call.line.require({"out"}); !missing) {
@@ -101,38 +57,15 @@ Result<CommandOutput> keygen(const Invocation &call) {
 }
 
 Result<CommandOutput> manifest(const Invocation &call) {
-  if (auto missing = call.line.require({"app", "kind", "id", "version"}); !missing) {
-    return missing.error();
-  }
-  auto kind = core::package_kind_from_string(*call.line.value("kind"));
-  if (!kind) {
-    return make_error(ErrorCode::InvalidArgument, "--kind must be offline, hotpatch or upgrade");
-  }
-  core::Manifest manifest;
-  manifest.app = *call.line.value("app");
-  manifest.kind = *kind;
-  manifest.package_id = *call.line.value("id");
-  manifest.version = *call.line.value("version");
-  manifest.created = call.line.value("created").value_or(now_utc());
-  manifest.notes = call.line.value("notes");
-  manifest.requirements.app_version = call.line.value("requires-app");
-  for (const auto &requirement : call.line.values("requires-sdk")) {
-    const auto equals = requirement.find('=');
-    if (equals == std::string::npos) {
-      return make_error(ErrorCode::InvalidArgument, "--requires-sdk takes NAME=RANGE, not \"" + requirement + "\"");
-    }
-    manifest.requirements.sdk_versions[requirement.substr(0, equals)] = requirement.substr(equals + 1);
-  }
-
   auto files = io::describe_tree(call.arguments[0]);
   if (!files) {
     return std::move(files).error();
   }
-  manifest.files = std::move(*files);
-  if (auto valid = core::validate(manifest); !valid) {
-    return valid.error();
+  auto built = manifest_from_options(call.line, std::move(*files));
+  if (!built) {
+    return std::move(built).error();
   }
-  return CommandOutput{core::encode(manifest), {}};
+  return CommandOutput{core::encode(*built), {}};
 }
 
 Result<CommandOutput> sign(const Invocation &call) {
@@ -152,30 +85,17 @@ Result<CommandOutput> sign(const Invocation &call) {
     }
   }
   // Several --key options make one envelope with several signatures (t-of-n policies).
-  std::vector<crypto::PrivateKey> keys;
-  for (const auto &path : call.line.values("key")) {
-    auto key = load_private_key(path);
-    if (!key) {
-      return std::move(key).error();
-    }
-    keys.push_back(std::move(*key));
-  }
-  std::vector<const crypto::PrivateKey *> signers;
-  std::string key_ids;
-  for (const auto &key : keys) {
-    signers.push_back(&key);
-    key_ids += (key_ids.empty() ? "" : " ") + key.key_id();
-  }
-  auto envelope = crypto::sign_envelope(payload_type, *payload, signers);
+  auto envelope = sign_payload(payload_type, *payload, call.line.values("key"));
   if (!envelope) {
     return std::move(envelope).error();
   }
-  auto text = crypto::encode_envelope(*envelope);
-  if (!text) {
-    return std::move(text).error();
+  std::string key_ids;
+  for (const auto &id : envelope->key_ids) {
+    key_ids += (key_ids.empty() ? "" : " ") + id;
   }
+  const std::string &text = envelope->text;
   if (auto out = call.line.value("out")) {
-    if (auto written = io::write_file_atomically(*out, *text + "\n"); !written) {
+    if (auto written = io::write_file_atomically(*out, text + "\n"); !written) {
       return written.error();
     }
     CommandOutput output;
@@ -185,8 +105,8 @@ Result<CommandOutput> sign(const Invocation &call) {
       w.String(*out);
       w.Key("key_ids");
       w.StartArray();
-      for (const auto &key : keys) {
-        w.String(key.key_id());
+      for (const auto &id : envelope->key_ids) {
+        w.String(id);
       }
       w.EndArray();
       w.EndObject();
@@ -194,7 +114,7 @@ Result<CommandOutput> sign(const Invocation &call) {
     output.text = "wrote " + *out + ", signed by " + key_ids;
     return output;
   }
-  return CommandOutput{*text, {}};
+  return CommandOutput{text, {}};
 }
 
 Result<CommandOutput> verify(const Invocation &call) {

@@ -1,6 +1,7 @@
 // mdsctl: the publisher's and operator's command line. Local commands (keygen, manifest,
 // sign, verify) need no server; the rest talk to mds-server's admin API.
 #include "command.hpp"
+#include "server_command.hpp"
 
 #include "core/json/json.hpp"
 
@@ -17,11 +18,17 @@ constexpr int kExitUsage = 2;
 const cli::OptionSpec kGlobalOptions{{"server", "token-file"}, {"json", "help"}};
 
 std::vector<Command> all_commands() {
-  return local_commands();
+  std::vector<Command> commands = local_commands();
+  for (auto table : {admin_commands(), package_commands(), release_commands(), config_commands()}) {
+    commands.insert(commands.end(), table.begin(), table.end());
+  }
+  return commands;
 }
 
 void print_usage(std::ostream &out, const std::vector<Command> &commands) {
-  out << "usage: mdsctl [--json] [--server URL --token-file FILE] COMMAND ...\n\ncommands:\n";
+  out << "usage: mdsctl [--json] [--server URL --token-file FILE] COMMAND ...\n"
+         "--server and --token-file default to $MDS_SERVER and $MDS_TOKEN_FILE; the token file's first line is "
+         "the admin token.\n\ncommands:\n";
   for (const auto &command : commands) {
     out << "  " << command.usage << "\n";
   }

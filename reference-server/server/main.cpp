@@ -20,8 +20,6 @@ namespace {
 using namespace mds;
 using namespace mds::server;
 
-constexpr auto kDrainDeadline = std::chrono::seconds(10);
-
 int run(int argc, char **argv, Logger &logger) {
   // Termination signals are blocked in every thread (the HTTP threads inherit the mask)
   // and taken synchronously by sigwait below, so shutdown runs as ordinary code rather
@@ -76,7 +74,11 @@ int run(int argc, char **argv, Logger &logger) {
   packages::PublishOptions publish_options;
   publish_options.delta_bases = options->delta_bases;
   admin::add_admin_routes(router, store, blobs, admin_limits, publish_options);
-  client::add_client_routes(router, store, blobs);
+  client::ClientApiOptions client_options;
+  client_options.max_pending_checks = options->max_pending_checks;
+  client_options.retry_after = options->retry_after;
+  client_options.poll_interval = options->poll_interval;
+  client::add_client_routes(router, store, blobs, client_options);
 
   auto socket = http::ListenSocket::bind_and_listen(options->listen);
   if (!socket) {
@@ -103,7 +105,7 @@ int run(int argc, char **argv, Logger &logger) {
   sigwait(&stop_signals, &received);
   logger.info("stopping", std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
                               "; finishing requests in flight");
-  const bool drained = (*server)->shut_down(kDrainDeadline);
+  const bool drained = (*server)->shut_down(std::chrono::seconds(options->drain_seconds));
   server_for_gauges = nullptr;
   server->reset();
   storage->reset(); // closes the database after the last request is done

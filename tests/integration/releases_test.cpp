@@ -228,7 +228,9 @@ TEST_CASE("a restarted server keeps apps, whitelists, rules, releases and the au
 }
 
 TEST_CASE("SIGTERM lets a request in flight finish before the server exits", "[integration][shutdown]") {
-  RunningServer running;
+  // A drain deadline far above the import's time even on a loaded machine under ASan: the
+  // test is about ordering, not speed.
+  RunningServer running({"--drain-seconds", "600"});
   // A large import keeps a request in flight long enough to signal the server meanwhile.
   {
     std::ofstream out(running.temp / "ids.txt");
@@ -249,7 +251,7 @@ TEST_CASE("SIGTERM lets a request in flight finish before the server exits", "[i
     upload_in_flight = metrics.find("mds_http_requests_in_flight 2") != std::string::npos;
   }
   REQUIRE(upload_in_flight);
-  const int exit_code = running.server->stop();
+  const int exit_code = running.server->stop(std::chrono::minutes(10));
   uploader.join();
   CHECK(exit_code == 0);
   INFO(imported.body << imported.transport_error);

@@ -52,16 +52,34 @@ expect_exit "sync with the server down" 1 "$client" "${base[@]}" --device-id d1 
 expect_in "sync output shape" out.txt '{"ok": false, "offline": {}, "hotpatch": {"version": null, "state": "none"}, "config": {}, "upgrade": null, "errors": [{"code": 600, "name": "network_unreachable"'
 expect_in "sync error on stderr" err.txt "network_unreachable (600)"
 
-# A state directory held by a running client refuses a second one.
-mkdir -p "$work/state"
-exec 9>"$work/state/mds.lock"
-if command -v flock >/dev/null; then
-  flock -n 9
-  expect_exit "second process on the state directory" 1 "$client" "${base[@]}" --device-id d1 sync
-  expect_in "locked" err.txt "locked (107)"
-  flock -u 9
+# A state directory held by a running mds-client refuses a second mds-client process.
+# The first one syncs with a server that takes the connection and never answers, so it
+# holds the directory until it is stopped.
+if command -v python3 >/dev/null && command -v flock >/dev/null; then
+  python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True); time.sleep(120)' >silent_port.txt &
+  silent_pid=$!
+  for _ in $(seq 100); do [ -s silent_port.txt ] && break; sleep 0.1; done
+  silent=(--server "http://127.0.0.1:$(cat silent_port.txt)" --app demo --state "$work/held"
+          --app-version 10.2.3 --trusted-key "$keys/p256-public.pem" --device-id d1)
+  "$client" "${silent[@]}" --timeout 60 sync >first.out 2>first.err &
+  first_pid=$!
+  # Held once a non-blocking lock attempt on the lock file fails.
+  for _ in $(seq 100); do
+    [ -e "$work/held/mds.lock" ] && ! flock -n "$work/held/mds.lock" true && break
+    sleep 0.1
+  done
+  expect_exit "second mds-client on the state directory" 1 "$client" "${silent[@]}" --timeout 5 sync
+  expect_in "second process gets locked" err.txt "locked (107)"
+  kill "$first_pid" "$silent_pid" 2>/dev/null
+  wait "$first_pid" "$silent_pid" 2>/dev/null
+  # Once the first is gone, the directory is usable again (the lock dies with its owner).
+  expect_exit "state directory free again" 1 "$client" "${silent[@]}" config get absent.key
+  expect_in "free again: not_found, not locked" err.txt "not_found (102)"
+else
+  echo "skipped: the second-process lock test needs python3 and flock"
 fi
-exec 9>&-
 
 echo "mds-client: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

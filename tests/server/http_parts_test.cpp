@@ -46,6 +46,45 @@ TEST_CASE("server options", "[cli]") {
   CHECK(parse_server_options({"--help"})->show_help);
 }
 
+TEST_CASE("server options: load shedding and poll interval", "[cli]") {
+  const std::vector<std::string> base = {"--data", "d", "--listen", "127.0.0.1:0", "--admin-token-file", "t"};
+  auto defaults = parse_server_options(base);
+  REQUIRE(defaults.ok());
+  CHECK(defaults->max_pending_checks == 64);
+  CHECK(defaults->retry_after == 30);
+  CHECK(defaults->poll_interval == 1800);
+  CHECK(defaults->drain_seconds == 10);
+
+  auto with = [&](std::vector<std::string> extra) {
+    auto arguments = base;
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    return parse_server_options(arguments);
+  };
+  auto given =
+      with({"--max-pending-checks", "1", "--retry-after", "7", "--poll-interval", "604800", "--drain-seconds", "3600"});
+  REQUIRE(given.ok());
+  CHECK(given->drain_seconds == 3600);
+  CHECK(given->max_pending_checks == 1);
+  CHECK(given->retry_after == 7);
+  CHECK(given->poll_interval == 604800);
+
+  const std::vector<std::vector<std::string>> refused = {
+      {"--max-pending-checks", "0"},  {"--max-pending-checks", "100001"},
+      {"--max-pending-checks", "-1"}, {"--max-pending-checks", ""},
+      {"--retry-after", "0"},         {"--retry-after", "86401"},
+      {"--retry-after", "1s"},        {"--poll-interval", "0"},
+      {"--poll-interval", "604801"},  {"--poll-interval", "99999999999999999999"},
+      {"--drain-seconds", "0"},       {"--drain-seconds", "3601"}};
+  for (const auto &extra : refused) {
+    INFO(extra[0] << " " << extra[1]);
+    auto options = with(extra);
+    CHECK(options.code() == ErrorCode::InvalidArgument);
+    if (!options) {
+      CHECK_THAT(options.error().message, Catch::Contains(extra[0]));
+    }
+  }
+}
+
 TEST_CASE("routes match by pattern and method", "[http]") {
   http::Router router;
   router.add({"GET", "/v1/admin/releases/{id}", http::Access::Admin, http::BodyMode::None, 0, nullptr});

@@ -207,23 +207,56 @@ TEST_CASE("a second server on the same data directory is refused", "[storage]") 
   CHECK(DataDir::open(temp / "file").code() == ErrorCode::InvalidArgument);
 }
 
+TEST_CASE("config variants are kept, replaced, cleared; the change count follows operator changes only", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  const auto start = storage->change_count();
+  REQUIRE(storage->create_app(example_app(), "alice").ok());
+  CHECK(storage->change_count() > start);
+
+  const std::string variants = R"([{"when":[],"value":1}])";
+  auto count = storage->change_count();
+  auto set = storage->set_config_value("com.example", "k", "0", std::nullopt, variants, "alice");
+  REQUIRE(set.ok());
+  CHECK(set->variants_json == variants);
+  CHECK(storage->change_count() > count);
+  // Absent variants keep the stored ones; "[]" clears them.
+  auto kept = storage->set_config_value("com.example", "k", "2", std::nullopt, std::nullopt, "alice");
+  REQUIRE(kept.ok());
+  CHECK(kept->variants_json == variants);
+  auto fresh = storage->set_config_value("com.example", "other", "2", std::nullopt, std::nullopt, "alice");
+  REQUIRE(fresh.ok());
+  CHECK(fresh->variants_json == "[]");
+  auto cleared = storage->set_config_value("com.example", "k", "2", std::nullopt, std::string("[]"), "alice");
+  REQUIRE(cleared.ok());
+  CHECK(cleared->variants_json == "[]");
+
+  // Device traffic leaves the count alone.
+  count = storage->change_count();
+  CHECK(storage->count_offered({}).ok());
+  CHECK(storage->record_events("com.example", "d-1", {}).ok());
+  CHECK(storage->change_count() == count);
+}
+
 TEST_CASE("config values: set, overwrite, list, with a rising revision", "[storage]") {
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
-  CHECK(storage->set_config_value("com.example", "k", "1", std::nullopt, "alice").code() == ErrorCode::NotFound);
+  CHECK(storage->set_config_value("com.example", "k", "1", std::nullopt, std::nullopt, "alice").code() ==
+        ErrorCode::NotFound);
   REQUIRE(storage->create_app(example_app(), "alice").ok());
   CHECK(storage->list_config_values("com.example")->revision == 0);
 
-  auto first = storage->set_config_value("com.example", "banner", R"("hello")", std::string("home banner"), "alice");
+  auto first = storage->set_config_value("com.example", "banner", R"("hello")", std::string("home banner"),
+                                         std::nullopt, "alice");
   REQUIRE(first.ok());
   CHECK(first->revision == 1);
   CHECK(first->description == "home banner");
-  auto second = storage->set_config_value("com.example", "timeout", "30", std::nullopt, "alice");
+  auto second = storage->set_config_value("com.example", "timeout", "30", std::nullopt, std::nullopt, "alice");
   REQUIRE(second.ok());
   CHECK(second->revision == 2);
   CHECK(second->description.empty());
   // Overwriting keeps the description unless a new one is given.
-  auto third = storage->set_config_value("com.example", "banner", R"("bye")", std::nullopt, "bob");
+  auto third = storage->set_config_value("com.example", "banner", R"("bye")", std::nullopt, std::nullopt, "bob");
   REQUIRE(third.ok());
   CHECK(third->revision == 3);
   CHECK(third->value_json == R"("bye")");
@@ -307,4 +340,23 @@ TEST_CASE("time windows: first come up to the cap, idempotent, exact under threa
   REQUIRE(newcomer.ok());
   CHECK_FALSE(newcomer->admitted);
   CHECK(newcomer->admitted_count == 5);
+}
+
+TEST_CASE("offered counts held in memory are read exactly and survive a clean close", "[storage]") {
+  mds::test::TempDir temp;
+  std::int64_t id = 0;
+  {
+    auto storage = SqliteStorage::open(temp / "mds.db").value();
+    REQUIRE(storage->create_app(example_app(), "alice").ok());
+    auto release = storage->create_release(package_release(), "alice");
+    REQUIRE(release.ok());
+    id = release->id;
+    for (int i = 0; i < 5; ++i) {
+      REQUIRE(storage->count_offered({id}).ok()); // the first is written, the others held
+    }
+    CHECK(storage->release_counters(id)->offered == 5);
+    REQUIRE(storage->count_offered({id, id}).ok());
+  }
+  auto reopened = SqliteStorage::open(temp / "mds.db").value();
+  CHECK(reopened->release_counters(id)->offered == 7);
 }

@@ -94,6 +94,8 @@ TEST_CASE("create() names the bad option", "[client][api]") {
       {"sdk_versions", [](ClientOptions &o) { o.sdk_versions[""] = "1.0"; }},
       {"sdk_versions", [](ClientOptions &o) { o.sdk_versions["pay"] = "x"; }},
       {"attributes", [](ClientOptions &o) { o.attributes[""] = "v"; }},
+      {"attributes", [](ClientOptions &o) { o.attributes["big"] = std::string(40000, 'v'); }},
+      {"attributes", [](ClientOptions &o) { o.device.model = std::string(40000, 'm'); }},
       {"device.id", [](ClientOptions &o) { o.device.id = std::string(200, 'd'); }},
       {"state_directory", [](ClientOptions &o) { o.state_directory = ""; }},
       {"trusted_public_keys", [](ClientOptions &o) { o.trusted_public_keys.clear(); }},

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 using mds::ConfigChange;
 using mds::Schedule;
 using mds::UpgradeMode;
@@ -89,6 +92,51 @@ TEST_CASE("Upgrade prompts over simulated days, per mode", "[decisions]") {
   CHECK(should_prompt(UpgradeMode::Single, 3, start, start - day));
   CHECK_FALSE(should_prompt(UpgradeMode::Single, 3, start, start + 3 * day - 1));
   CHECK(should_prompt(UpgradeMode::Single, 3, start, start + 3 * day));
+}
+
+TEST_CASE("Upgrade prompts when the app is opened only on some days, at some hours", "[decisions]") {
+  constexpr std::int64_t hour = 3600;
+  constexpr std::int64_t day = 24 * hour;
+  constexpr std::int64_t start = 1'800'000'000;
+  struct Opening {
+    int day;
+    int hour;
+  };
+  struct Case {
+    UpgradeMode mode;
+    std::uint32_t remind_days;
+    std::vector<Opening> openings; // when the host asks, in order
+    std::string expected;          // per opening: did it prompt?
+  };
+  const std::vector<Case> cases = {
+      // Reminders count from the last prompt, not from the first offer.
+      {UpgradeMode::Single, 3, {{0, 10}, {2, 10}, {5, 10}, {6, 10}, {8, 9}, {8, 10}, {30, 0}}, "1010011"},
+      // Exactly remind_days later prompts; an hour earlier does not.
+      {UpgradeMode::Single, 3, {{0, 10}, {3, 9}, {3, 10}}, "101"},
+      // Several openings on one day: single prompts once, every_time and force each time.
+      {UpgradeMode::Single, 3, {{0, 8}, {0, 12}, {0, 20}}, "100"},
+      {UpgradeMode::EveryTime, 3, {{0, 8}, {0, 12}, {0, 20}}, "111"},
+      {UpgradeMode::Force, 3, {{0, 8}, {0, 12}, {0, 20}}, "111"},
+      {UpgradeMode::Silent, 3, {{0, 8}, {4, 12}, {9, 20}}, "000"},
+      // remind_days 0 means daily, never "at every opening".
+      {UpgradeMode::Single, 0, {{0, 8}, {0, 20}, {1, 8}, {1, 9}}, "1010"},
+      // A long reminder period.
+      {UpgradeMode::Single, 30, {{0, 8}, {29, 8}, {30, 8}, {45, 8}, {60, 8}}, "10101"},
+  };
+  for (const auto &c : cases) {
+    INFO(mds::to_string(c.mode) << " every " << c.remind_days << " days, expected " << c.expected);
+    std::optional<std::int64_t> last;
+    std::string prompted;
+    for (const auto &opening : c.openings) {
+      const std::int64_t now = start + opening.day * day + opening.hour * hour;
+      const bool prompt = should_prompt(c.mode, c.remind_days, last, now);
+      prompted += prompt ? '1' : '0';
+      if (prompt) {
+        last = now;
+      }
+    }
+    CHECK(prompted == c.expected);
+  }
 }
 
 TEST_CASE("Upgrade mode names round-trip and unknown names are refused", "[decisions]") {

@@ -8,6 +8,8 @@
 #include "server/util/time.hpp"
 
 #include <map>
+#include <memory>
+#include <vector>
 
 namespace mds::server::admin {
 namespace {
@@ -72,7 +74,8 @@ void write_decision(core::json::Writer &writer, const Release &release, const ta
   writer.EndObject();
 }
 
-Response simulate(Storage &storage, const AdminLimits &limits, const Request &request) {
+Response simulate(Storage &storage, targeting::AppInputsCache &cache, const AdminLimits &limits,
+                  const Request &request) {
   auto body = parse_object_body(request, limits.json_body);
   if (!body) {
     return Response::error(body.error());
@@ -81,7 +84,7 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   if (!device) {
     return Response::error(device.error());
   }
-  auto inputs = targeting::load_app_inputs(storage, device->app);
+  auto inputs = cache.get(device->app);
   if (!inputs) {
     return Response::error(inputs.error());
   }
@@ -89,13 +92,12 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   if (!installed) {
     return Response::error(installed.error());
   }
-  const auto &releases = inputs->releases;
-  const auto &config = inputs->config;
+  const auto &config = (*inputs)->config;
   // The packages a check would offer now, decided as the check decides them.
   packages::OfferBuilder offer_builder(storage, device->app, device->app_version, std::move(installed.value()));
 
   const auto now = unix_now_seconds();
-  targeting::ReleaseDecider decider(storage);
+  targeting::ReleaseDecider decider(storage, inputs->get());
   rapidjson::StringBuffer buffer;
   core::json::Writer writer(buffer);
   writer.StartObject();
@@ -104,18 +106,16 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   put_time(writer, "at", now);
   writer.Key("releases");
   writer.StartArray();
-  // Config: the defaults, overridden by each eligible config release (config_resolution.hpp).
-  auto values = targeting::config_defaults(config);
-  for (const auto &release : releases) {
-    auto decision = decider.decide(release, *device, now, targeting::WindowMode::Peek);
+  std::vector<const targeting::ConfigOverlay *> eligible_config;
+  for (const auto &prepared : (*inputs)->releases) {
+    const auto &release = prepared.release;
+    auto decision = decider.decide(prepared.targeting, *device, now, targeting::WindowMode::Peek);
     if (!decision) {
       return Response::error(decision.error());
     }
     write_decision(writer, release, *decision);
-    if (decision->eligible && release.kind == ReleaseKind::Config) {
-      if (auto applied = targeting::overlay_config_release(release, values); !applied) {
-        return Response::error(applied.error());
-      }
+    if (decision->eligible && prepared.config) {
+      eligible_config.push_back(&*prepared.config);
     } else if (decision->eligible) {
       if (auto offered = offer_builder.add(release); !offered) {
         return Response::error(offered.error());
@@ -131,20 +131,24 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
   writer.StartObject();
   packages::write_offers(writer, *offers);
   writer.EndObject();
+  // The config exactly as /v1/check resolves it (config_resolution.hpp), with sources.
+  const auto values = targeting::resolve_config(config, *device, eligible_config);
   writer.Key("config");
   writer.StartObject();
   put(writer, "revision", config.revision);
   writer.Key("values");
   writer.StartObject();
-  for (const auto &[key, value] : values) {
-    writer.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-    writer.RawValue(value.json.c_str(), value.json.size(), rapidjson::kObjectType);
+  for (const auto &value : values) {
+    writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
+    writer.RawValue(value.json.data(), value.json.size(), rapidjson::kObjectType);
   }
   writer.EndObject();
   writer.Key("sources");
   writer.StartObject();
-  for (const auto &[key, value] : values) {
-    put(writer, key.c_str(), value.source);
+  for (const auto &value : values) {
+    writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
+    const auto source = value.source.name(value.key);
+    writer.String(source.c_str(), static_cast<rapidjson::SizeType>(source.size()));
   }
   writer.EndObject();
   writer.EndObject();
@@ -155,8 +159,10 @@ Response simulate(Storage &storage, const AdminLimits &limits, const Request &re
 } // namespace
 
 void add_simulate_routes(http::Router &router, Storage &storage, const AdminLimits &limits) {
-  router.add({"POST", "/v1/admin/simulate", http::Access::Admin, http::BodyMode::Buffered, limits.json_body,
-              [&storage, limits](const Request &request) { return simulate(storage, limits, request); }});
+  auto cache = std::make_shared<targeting::AppInputsCache>(storage);
+  router.add(
+      {"POST", "/v1/admin/simulate", http::Access::Admin, http::BodyMode::Buffered, limits.json_body,
+       [&storage, cache, limits](const Request &request) { return simulate(storage, *cache, limits, request); }});
 }
 
 } // namespace mds::server::admin

@@ -8,13 +8,21 @@ namespace mds::server {
 
 const char *const kServerUsage =
     "usage: mds-server --data DIR --listen HOST:PORT --admin-token-file FILE [--threads N]\n"
-    "                  [--max-upload-bytes N] [--delta-bases K]\n"
+    "                  [--max-upload-bytes N] [--delta-bases K] [--max-pending-checks N]\n"
+    "                  [--retry-after S] [--poll-interval S] [--drain-seconds S]\n"
     "  --data DIR               state directory (created if missing): mds.db, blobs/\n"
     "  --listen HOST:PORT       address to serve on; port 0 picks a free port, printed on stdout\n"
     "  --admin-token-file FILE  admin bearer tokens, one per line, optionally \"NAME TOKEN\"\n"
     "  --threads N              HTTP worker threads (default: one per core)\n"
     "  --max-upload-bytes N     largest blob upload, 1 to 2^40 (default 4 GiB)\n"
-    "  --delta-bases K          deltas from the last K lower versions, 0 to 64 (default 5)\n";
+    "  --delta-bases K          deltas from the last K lower versions, 0 to 64 (default 5)\n"
+    "  --max-pending-checks N   checks processed at once beyond which /v1/check answers 503\n"
+    "                           rate_limited with Retry-After (1 to 100000, default 64)\n"
+    "  --retry-after S          seconds in that Retry-After (1 to 86400, default 30)\n"
+    "  --poll-interval S        seconds until a device's next check, sent with every answer\n"
+    "                           (1 to 604800, default 1800)\n"
+    "  --drain-seconds S        on SIGTERM, how long requests in flight may still take\n"
+    "                           (1 to 3600, default 10)\n";
 
 namespace {
 
@@ -40,7 +48,16 @@ std::optional<std::uint64_t> parse_bounded(const std::string &text, std::uint64_
 
 Result<ServerOptions> parse_server_options(const std::vector<std::string> &arguments) {
   cli::OptionSpec spec;
-  spec.with_value = {"data", "listen", "admin-token-file", "threads", "max-upload-bytes", "delta-bases"};
+  spec.with_value = {"data",
+                     "listen",
+                     "admin-token-file",
+                     "threads",
+                     "max-upload-bytes",
+                     "delta-bases",
+                     "max-pending-checks",
+                     "retry-after",
+                     "poll-interval",
+                     "drain-seconds"};
   spec.switches = {"help"};
   auto command_line = cli::parse_command_line(arguments, spec);
   if (!command_line) {
@@ -91,6 +108,26 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string> &argum
       return make_error(ErrorCode::InvalidArgument, "--delta-bases expects a number from 0 to 64");
     }
     options.delta_bases = static_cast<unsigned>(*count);
+  }
+  struct NumericFlag {
+    const char *flag;
+    std::uint32_t low;
+    std::uint32_t high;
+    std::uint32_t *target;
+  };
+  for (const auto &number : {NumericFlag{"max-pending-checks", 1, 100000, &options.max_pending_checks},
+                             NumericFlag{"retry-after", 1, 86400, &options.retry_after},
+                             NumericFlag{"poll-interval", 1, 604800, &options.poll_interval},
+                             NumericFlag{"drain-seconds", 1, 3600, &options.drain_seconds}}) {
+    if (auto text = command_line->value(number.flag)) {
+      auto parsed = parse_bounded(*text, number.low, number.high);
+      if (!parsed) {
+        return make_error(ErrorCode::InvalidArgument, std::string("--") + number.flag + " expects a number from " +
+                                                          std::to_string(number.low) + " to " +
+                                                          std::to_string(number.high));
+      }
+      *number.target = static_cast<std::uint32_t>(*parsed);
+    }
   }
   return options;
 }

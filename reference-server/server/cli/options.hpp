@@ -20,6 +20,11 @@ struct ServerOptions {
   unsigned threads = 0;                        // 0: one per core
   std::uint64_t max_upload_bytes = 4ull << 30; // one blob upload
   unsigned delta_bases = 5;                    // deltas built from the last K lower versions
+  // /v1/check: load shedding and the answer's poll_interval (client::ClientApiOptions).
+  std::uint32_t max_pending_checks = 64;
+  std::uint32_t retry_after = 30;
+  std::uint32_t poll_interval = 1800;
+  std::uint32_t drain_seconds = 10; // SIGTERM: how long requests in flight may still take
   bool show_help = false;
 };
 

@@ -1,8 +1,10 @@
 // POST /v1/check: everything one device should have, in one answer.
 //
-// Config: the app's defaults overridden by every config release the device is eligible
-// for (the rule simulate shows, targeting/config_resolution.hpp), sent only when the
-// device's config_revision is not the app's current one. Releases are decided with
+// Config: each key's default or first matching variant, overridden by every config
+// release the device is eligible for (the rule simulate shows, resolved in
+// targeting/config_resolution.hpp), sent only when the device's config_revision is not
+// the app's current one. The app's releases and config come from an AppInputsCache, read
+// again only after an operator change. Releases are decided with
 // WindowMode::Admit, so a check takes time-window places. Package releases the device is
 // eligible for offer their packages (packages/offers.hpp): the envelope and the
 // downloads, the delta from the installed version first.
@@ -17,6 +19,8 @@
 #include "core/crypto/encoding.hpp"
 #include "core/crypto/sha256.hpp"
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -56,11 +60,31 @@ Result<CheckExtras> parse_extras(const core::json::Value &root) {
   return extras;
 }
 
+// Counts one check in progress for as long as it lives.
+struct PendingCheck {
+  explicit PendingCheck(std::atomic<std::uint32_t> &checks) : counter(checks), count(checks.fetch_add(1) + 1) {}
+  ~PendingCheck() { counter.fetch_sub(1); }
+  PendingCheck(const PendingCheck &) = delete;
+  PendingCheck &operator=(const PendingCheck &) = delete;
+  std::atomic<std::uint32_t> &counter;
+  const std::uint32_t count; // this one included
+};
+
+Response shed(const ClientApiOptions &options) {
+  Response busy = Response::error(make_error(ErrorCode::RateLimited, "the server is busy: retry after " +
+                                                                         std::to_string(options.retry_after) + " s"));
+  busy.status = 503;
+  busy.headers.emplace_back("Retry-After", std::to_string(options.retry_after));
+  busy.headers.emplace_back("Cache-Control", "no-store");
+  return busy;
+}
+
 bool stage_is_live(ReleaseStage stage) {
   return stage == ReleaseStage::Gray || stage == ReleaseStage::Full;
 }
 
-Response check(Storage &storage, const ClientApiOptions &options, const Request &request) {
+Response check(Storage &storage, targeting::AppInputsCache &cache, const ClientApiOptions &options,
+               const Request &request) {
   auto body = admin::parse_object_body(request, options.json_body);
   if (!body) {
     return Response::error(body.error());
@@ -73,33 +97,33 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
   if (!extras) {
     return Response::error(extras.error());
   }
-  auto inputs = targeting::load_app_inputs(storage, device->app);
+  auto inputs = cache.get(device->app);
   if (!inputs) {
     return Response::error(inputs.error());
   }
-  const auto &releases = inputs->releases;
-  const auto &config = inputs->config;
+  const auto &config = (*inputs)->config;
 
   const auto now = unix_now_seconds();
-  targeting::ReleaseDecider decider(storage);
-  auto values = targeting::config_defaults(config);
-  std::vector<std::int64_t> config_sources; // eligible config releases
+  targeting::ReleaseDecider decider(storage, inputs->get());
+  std::vector<const targeting::ConfigOverlay *> eligible_config; // eligible config releases
+  std::vector<std::int64_t> config_sources;
+  eligible_config.reserve((*inputs)->releases.size());
+  config_sources.reserve((*inputs)->releases.size());
   packages::OfferBuilder offer_builder(storage, device->app, device->app_version, extras->installed);
-  for (const auto &release : releases) {
+  for (const auto &prepared : (*inputs)->releases) {
+    const auto &release = prepared.release;
     if (!stage_is_live(release.progress.stage)) {
       continue;
     }
-    auto decision = decider.decide(release, *device, now, targeting::WindowMode::Admit);
+    auto decision = decider.decide(prepared.targeting, *device, now, targeting::WindowMode::Admit);
     if (!decision) {
       return Response::error(decision.error());
     }
     if (!decision->eligible) {
       continue;
     }
-    if (release.kind == ReleaseKind::Config) {
-      if (auto applied = targeting::overlay_config_release(release, values); !applied) {
-        return Response::error(applied.error());
-      }
+    if (prepared.config) {
+      eligible_config.push_back(&*prepared.config);
       config_sources.push_back(release.id);
     } else if (auto offered = offer_builder.add(release); !offered) {
       return Response::error(offered.error());
@@ -109,6 +133,7 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
   if (!offers) {
     return Response::error(offers.error());
   }
+  const auto values = targeting::resolve_config(config, *device, eligible_config);
   const bool send_config = extras->config_revision != config.revision;
 
   auto write_answer = [&](bool with_config) {
@@ -124,9 +149,9 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
       admin::put(writer, "revision", config.revision);
       writer.Key("values");
       writer.StartObject();
-      for (const auto &[key, value] : values) {
-        writer.Key(key.c_str(), static_cast<rapidjson::SizeType>(key.size()));
-        writer.RawValue(value.json.c_str(), value.json.size(), rapidjson::kObjectType);
+      for (const auto &value : values) {
+        writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
+        writer.RawValue(value.json.data(), value.json.size(), rapidjson::kObjectType);
       }
       writer.EndObject();
       writer.EndObject();
@@ -169,8 +194,18 @@ Response check(Storage &storage, const ClientApiOptions &options, const Request 
 } // namespace
 
 void add_check_route(http::Router &router, Storage &storage, const ClientApiOptions &options) {
+  auto cache = std::make_shared<targeting::AppInputsCache>(storage);
+  auto pending = std::make_shared<std::atomic<std::uint32_t>>(0);
   router.add({"POST", "/v1/check", http::Access::Public, http::BodyMode::Buffered, options.json_body,
-              [&storage, options](const Request &request) { return check(storage, options, request); }});
+              [&storage, cache, pending, options](const Request &request) {
+                // Load shedding: beyond max_pending_checks checks at once, answer at once
+                // rather than queue behind the others (docs/protocol.md, Retry-After).
+                PendingCheck admitted(*pending);
+                if (admitted.count > options.max_pending_checks) {
+                  return shed(options);
+                }
+                return check(storage, *cache, options, request);
+              }});
 }
 
 } // namespace mds::server::client

@@ -16,6 +16,10 @@ namespace mds::server::client {
 struct ClientApiOptions {
   std::size_t json_body = 64u << 10;  // every request body (docs/protocol.md: 64 KiB)
   std::uint32_t poll_interval = 1800; // seconds, 1..604800, sent with every check
+  // Checks processed at once beyond which a check is answered 503 rate_limited with
+  // Retry-After: retry_after, instead of waiting its turn.
+  std::uint32_t max_pending_checks = 64;
+  std::uint32_t retry_after = 30; // seconds
 };
 
 // `storage` and `blobs` must outlive the router.

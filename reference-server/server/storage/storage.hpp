@@ -153,6 +153,9 @@ struct ConfigValue {
   std::string app;
   std::string key;
   std::string value_json; // any JSON value
+  // Targeted variants: a JSON array of {"when": [parsed filters], "value": any}, as
+  // targeting::variants_to_json writes it; "[]" when there are none.
+  std::string variants_json = "[]";
   std::string description;
   std::int64_t revision = 0; // the app's config revision when this value was set
   std::int64_t updated_at = 0;
@@ -286,13 +289,17 @@ public:
                                               bool may_take_place) = 0;
 
   // Sets a key's default value, creating the key if needed, and raises the app's config
-  // revision. A nullopt description keeps the current one ("" for a new key).
+  // revision. A nullopt description keeps the current one ("" for a new key); nullopt
+  // variants keep the current ones ("[]" for a new key).
   virtual Result<ConfigValue> set_config_value(std::string_view app, std::string_view key, std::string_view value_json,
-                                               const std::optional<std::string> &description, const Actor &actor) = 0;
+                                               const std::optional<std::string> &description,
+                                               const std::optional<std::string> &variants_json, const Actor &actor) = 0;
   virtual Result<ConfigValues> list_config_values(std::string_view app) = 0;
   virtual Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) = 0;
 
-  // Raises `offered` by one for each release id. Not audited: device traffic.
+  // Raises `offered` by one for each release id. Not audited: device traffic. An
+  // implementation may hold counts briefly before writing them (release_counters still
+  // includes them).
   virtual Status count_offered(const std::vector<std::int64_t> &release_ids) = 0;
   // Stores a device's events in one transaction, idempotent on event id: an id already
   // held is left as it is. An event stored now whose type is downloaded, installed,
@@ -305,6 +312,12 @@ public:
   virtual Result<ReleaseCounters> release_counters(std::int64_t release_id) = 0;
 
   virtual Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) = 0;
+
+  // A number that rises with every operator change (every operation that writes an audit
+  // row), never with device traffic (window places, counters, events). Read it before
+  // reading state: when a later read gives the same number, that state is unchanged, so
+  // a cache of what was read is still right. Cheap enough to read on every request.
+  virtual std::uint64_t change_count() const = 0;
 
   // Bytes the state occupies on disk, for /metrics.
   virtual Result<std::uint64_t> size_bytes() = 0;

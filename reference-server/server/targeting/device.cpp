@@ -252,6 +252,18 @@ Result<Device> parse_device(const core::json::Value &request) {
   if (const auto *revision = object->find("config_revision"); revision != nullptr && !revision->IsUint64()) {
     return make_error(ErrorCode::JsonWrongType, "check.config_revision must be a non-negative integer");
   }
+  auto remember_version = [&device](std::string field, std::string_view text) {
+    if (auto version = core::Version::parse(text)) {
+      device.versions.emplace(std::move(field), std::move(version.value()));
+    }
+  };
+  remember_version("app_version", device.app_version);
+  if (device.os_version) {
+    remember_version("os_version", *device.os_version);
+  }
+  for (const auto &[name, version] : device.sdks) {
+    remember_version("sdk." + name, version);
+  }
   return device;
 }
 

@@ -13,6 +13,7 @@
 #define MDS_SERVER_TARGETING_DEVICE_HPP
 
 #include "core/json/json.hpp"
+#include "core/version/version.hpp"
 
 #include <mds/error.hpp>
 
@@ -43,6 +44,10 @@ struct Device {
   std::optional<std::string> language;
   std::optional<std::string> channel;
   std::map<std::string, std::string, std::less<>> attributes;
+  // app_version, os_version (when it reads as one) and every SDK version, parsed once by
+  // parse_device, by filter field name ("app_version", "os_version", "sdk.NAME"): version
+  // filters compare against these instead of parsing the text for every release.
+  std::map<std::string, core::Version, std::less<>> versions;
 
   // The value of a filter field ("brand", "sdk.payment", "attr.tier"), or nullopt when
   // the device did not send it.

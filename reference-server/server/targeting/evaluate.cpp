@@ -77,7 +77,18 @@ std::optional<Instant> read_instant(std::string_view text) {
 }
 
 // The operator's own result, before `not`.
-bool operator_holds(const Filter &filter, const std::optional<std::string_view> &value) {
+// `text` read as a version into `read`; null when it does not read as one.
+const core::Version *read_version(std::string_view text, std::optional<core::Version> &read) {
+  auto version = core::Version::parse(text);
+  if (!version) {
+    return nullptr;
+  }
+  read = std::move(version.value());
+  return &*read;
+}
+
+// `parsed` is the value already read as a version, when the device description had one.
+bool operator_holds(const Filter &filter, const std::optional<std::string_view> &value, const core::Version *parsed) {
   if (!value) {
     return filter.op == Operator::NotIn; // absent: in no list
   }
@@ -126,8 +137,9 @@ bool operator_holds(const Filter &filter, const std::optional<std::string_view> 
     return instant->seconds > *filter.instant || (instant->seconds == *filter.instant && instant->fraction);
   }
   case OperandKind::Version: {
-    auto version = core::Version::parse(*value);
-    if (!version || !filter.version) {
+    std::optional<core::Version> read;
+    const core::Version *version = parsed != nullptr ? parsed : read_version(*value, read);
+    if (version == nullptr || !filter.version) {
       return false;
     }
     const int order = core::compare(*version, *filter.version);
@@ -147,8 +159,9 @@ bool operator_holds(const Filter &filter, const std::optional<std::string_view> 
     }
   }
   case OperandKind::VersionRange: {
-    auto version = core::Version::parse(*value);
-    return version && filter.range && filter.range->contains(*version);
+    std::optional<core::Version> read;
+    const core::Version *version = parsed != nullptr ? parsed : read_version(*value, read);
+    return version != nullptr && filter.range && filter.range->contains(*version);
   }
   }
   return false;
@@ -161,7 +174,13 @@ bool stage_offers(ReleaseStage stage) {
 } // namespace
 
 bool filter_holds(const Filter &filter, const Device &device) {
-  return operator_holds(filter, device.field(filter.field)) != filter.negated;
+  const core::Version *parsed = nullptr;
+  if (const auto kind = operand_kind(filter.op); kind == OperandKind::Version || kind == OperandKind::VersionRange) {
+    if (auto found = device.versions.find(filter.field); found != device.versions.end()) {
+      parsed = &found->second;
+    }
+  }
+  return operator_holds(filter, device.field(filter.field), parsed) != filter.negated;
 }
 
 std::uint32_t percentage_bucket(const Targeting &targeting, std::string_view device_id) {

@@ -55,30 +55,115 @@ Result<Targeting> targeting_of(const Release &release, Storage &storage) {
 }
 
 Result<bool> StorageWhitelists::contains(std::string_view list, const Device &device) {
-  auto known = types_.find(list);
-  if (known == types_.end()) {
-    auto whitelist = storage_.get_whitelist(list, 0);
-    if (!whitelist) {
-      return whitelist.error();
-    }
-    known = types_.emplace(std::string(list), whitelist->whitelist.type).first;
+  // Several releases often name the same list: ask storage once per list and device.
+  std::string asked(list);
+  asked += '\n';
+  asked += device.device_id;
+  asked += '\n';
+  asked += device.user_id.value_or("");
+  if (auto answered = answers_.find(asked); answered != answers_.end()) {
+    return answered->second;
   }
-  if (known->second == WhitelistType::User) {
-    if (!device.user_id) {
-      return false;
+  if (memo_ != nullptr) {
+    if (auto remembered = memo_->on_whitelist(asked)) {
+      answers_.emplace(asked, *remembered);
+      return *remembered;
     }
-    return storage_.whitelist_contains(list, *device.user_id);
   }
-  return storage_.whitelist_contains(list, device.device_id);
+  std::optional<WhitelistType> type;
+  if (known_ != nullptr) {
+    if (auto known = known_->find(list); known != known_->end()) {
+      type = known->second;
+    }
+  }
+  if (!type) {
+    auto known = types_.find(list);
+    if (known == types_.end()) {
+      auto whitelist = storage_.get_whitelist(list, 0);
+      if (!whitelist) {
+        return whitelist.error();
+      }
+      known = types_.emplace(std::string(list), whitelist->whitelist.type).first;
+    }
+    type = known->second;
+  }
+  // One indexed lookup of (list, id), whatever the list's size.
+  Result<bool> holds = false;
+  if (*type == WhitelistType::User) {
+    if (device.user_id) {
+      holds = storage_.whitelist_contains(list, *device.user_id);
+    }
+  } else {
+    holds = storage_.whitelist_contains(list, device.device_id);
+  }
+  if (holds) {
+    if (memo_ != nullptr) {
+      memo_->remember_whitelist(asked, *holds);
+    }
+    answers_.emplace(std::move(asked), *holds);
+  }
+  return holds;
 }
 
 Result<WindowAnswer> StorageWindows::admit(std::int64_t release_id, const TimeWindow &window,
                                            std::string_view device_id, bool open, WindowMode mode) {
   if (mode == WindowMode::Admit) {
-    return storage_.admit_to_window(release_id, device_id, window.cap, open);
+    if (memo_ != nullptr && memo_->holds_place(release_id, device_id)) {
+      return WindowAnswer{true, true, 0};
+    }
+    auto answer = storage_.admit_to_window(release_id, device_id, window.cap, open);
+    if (answer && answer->admitted && memo_ != nullptr) {
+      memo_->remember_place(release_id, device_id);
+    }
+    return answer;
   }
   return storage_.peek_window(release_id, device_id, window.cap, open);
 }
+
+std::optional<bool> LookupMemo::on_whitelist(const std::string &key) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (auto found = whitelist_answers_.find(key); found != whitelist_answers_.end()) {
+    return found->second;
+  }
+  return std::nullopt;
+}
+
+void LookupMemo::remember_whitelist(std::string key, bool holds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (whitelist_answers_.size() >= kMaxEntries) {
+    whitelist_answers_.clear();
+  }
+  whitelist_answers_.emplace(std::move(key), holds);
+}
+
+namespace {
+std::string place_key(std::int64_t release_id, std::string_view device_id) {
+  std::string key = std::to_string(release_id);
+  key += '\n';
+  key += device_id;
+  return key;
+}
+} // namespace
+
+bool LookupMemo::holds_place(std::int64_t release_id, std::string_view device_id) const {
+  const auto key = place_key(release_id, device_id);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return places_.count(key) != 0;
+}
+
+void LookupMemo::remember_place(std::int64_t release_id, std::string_view device_id) {
+  auto key = place_key(release_id, device_id);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (places_.size() >= kMaxEntries) {
+    places_.clear();
+  }
+  places_.insert(std::move(key));
+}
+
+ReleaseDecider::ReleaseDecider(Storage &storage, const AppInputs *inputs)
+    : storage_(storage), whitelists_(storage, inputs != nullptr ? &inputs->whitelist_types : nullptr,
+                                     inputs != nullptr ? inputs->memo.get() : nullptr),
+      windows_(storage, inputs != nullptr ? inputs->memo.get() : nullptr) {}
 
 Result<Decision> ReleaseDecider::decide(const Release &release, const Device &device, std::int64_t now,
                                         WindowMode mode) {
@@ -86,7 +171,12 @@ Result<Decision> ReleaseDecider::decide(const Release &release, const Device &de
   if (!targeting) {
     return targeting.error();
   }
-  return evaluate(*targeting, device, whitelists_, windows_, now, mode);
+  return decide(*targeting, device, now, mode);
+}
+
+Result<Decision> ReleaseDecider::decide(const Targeting &targeting, const Device &device, std::int64_t now,
+                                        WindowMode mode) {
+  return evaluate(targeting, device, whitelists_, windows_, now, mode);
 }
 
 Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
@@ -97,11 +187,66 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
   if (!releases) {
     return std::move(releases).error();
   }
-  auto config = storage.list_config_values(app);
+  auto values = storage.list_config_values(app);
+  if (!values) {
+    return std::move(values).error();
+  }
+  AppInputs inputs;
+  auto config = prepare_config(*values);
   if (!config) {
     return std::move(config).error();
   }
-  return AppInputs{std::move(*releases), std::move(*config)};
+  inputs.config = std::move(config.value());
+  inputs.releases.reserve(releases->size());
+  for (auto &release : *releases) {
+    auto targeting = targeting_of(release, storage);
+    if (!targeting) {
+      return std::move(targeting).error();
+    }
+    std::optional<ConfigOverlay> overlay;
+    if (release.kind == ReleaseKind::Config) {
+      auto read = config_overlay_of(release);
+      if (!read) {
+        return std::move(read).error();
+      }
+      overlay = std::move(read.value());
+    }
+    for (const auto &list : release.whitelists) {
+      if (inputs.whitelist_types.count(list) != 0) {
+        continue;
+      }
+      // A list deleted after its release ended is left to the lookup, which then fails
+      // as it did before this cache existed; only live releases ask.
+      if (auto whitelist = storage.get_whitelist(list, 0); whitelist) {
+        inputs.whitelist_types.emplace(list, whitelist->whitelist.type);
+      }
+    }
+    inputs.releases.push_back({std::move(release), std::move(targeting.value()), std::move(overlay)});
+  }
+  return inputs;
+}
+
+Result<std::shared_ptr<const AppInputs>> AppInputsCache::get(const std::string &app) {
+  // Read before the state: a change that lands while loading leaves the entry tagged
+  // with the older count, so the next request loads again.
+  const auto change_count = storage_.change_count();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (auto entry = entries_.find(app); entry != entries_.end() && entry->second.change_count == change_count) {
+      return entry->second.inputs;
+    }
+  }
+  auto loaded = load_app_inputs(storage_, app);
+  if (!loaded) {
+    return std::move(loaded).error();
+  }
+  auto inputs = std::make_shared<const AppInputs>(std::move(loaded.value()));
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto &entry = entries_[app];
+  if (!entry.inputs || entry.change_count <= change_count) {
+    entry = {change_count, inputs};
+  }
+  return inputs;
 }
 
 } // namespace mds::server::targeting

@@ -1,16 +1,25 @@
 // The bridge between stored releases and the pure engine: a release's Targeting (its own
-// filters and its rules' filters, read back from their stored form), and the whitelist and
-// time-window lookups answered by Storage. /v1/admin/simulate uses them now; /v1/check
-// will call the same functions, with WindowMode::Admit, so admission happens in one place.
+// filters and its rules' filters, read back from their stored form), the whitelist and
+// time-window lookups answered by Storage, and an app's inputs read once and cached.
+// /v1/admin/simulate and /v1/check (with WindowMode::Admit) call the same functions, so
+// admission happens in one place.
 #ifndef MDS_SERVER_TARGETING_RELEASE_TARGETING_HPP
 #define MDS_SERVER_TARGETING_RELEASE_TARGETING_HPP
 
 #include "server/storage/storage.hpp"
+#include "server/targeting/config_resolution.hpp"
 #include "server/targeting/evaluate.hpp"
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace mds::server::targeting {
@@ -21,32 +30,68 @@ Result<std::vector<Filter>> filters_from_json(std::string_view json);
 // The release's targeting; its rules are read from storage.
 Result<Targeting> targeting_of(const Release &release, Storage &storage);
 
+// A whitelist's type, by name, as known when an app's inputs were read.
+using WhitelistTypes = std::map<std::string, WhitelistType, std::less<>>;
+
+// Lookup answers that stay right as long as an app's inputs do, shared by every request
+// that uses those inputs: whitelist membership (a list changes only through an audited
+// admin change, which replaces the inputs and this memo with them) and the time-window
+// places devices hold (a place, once taken, is kept for the release's life). Thread-safe,
+// bounded: past kMaxEntries answers it starts again from empty.
+class LookupMemo {
+public:
+  static constexpr std::size_t kMaxEntries = 1u << 20;
+  std::optional<bool> on_whitelist(const std::string &key) const;
+  void remember_whitelist(std::string key, bool holds);
+  bool holds_place(std::int64_t release_id, std::string_view device_id) const;
+  void remember_place(std::int64_t release_id, std::string_view device_id);
+
+private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, bool> whitelist_answers_;
+  std::unordered_set<std::string> places_; // "<release id>\n<device id>"
+};
+
 class StorageWhitelists final : public WhitelistLookup {
 public:
-  explicit StorageWhitelists(Storage &storage) : storage_(storage) {}
+  // `known` (may be null) saves asking storage for the type of the lists it names;
+  // `memo` (may be null) remembers answers across requests.
+  explicit StorageWhitelists(Storage &storage, const WhitelistTypes *known = nullptr, LookupMemo *memo = nullptr)
+      : storage_(storage), known_(known), memo_(memo) {}
   Result<bool> contains(std::string_view list, const Device &device) override;
 
 private:
   Storage &storage_;
-  std::map<std::string, WhitelistType, std::less<>> types_; // per request: lists do not change type
+  const WhitelistTypes *known_;
+  LookupMemo *memo_;
+  WhitelistTypes types_;                             // per request: lists do not change type
+  std::map<std::string, bool, std::less<>> answers_; // list, device id and user id -> answer
 };
 
 class StorageWindows final : public WindowGate {
 public:
-  explicit StorageWindows(Storage &storage) : storage_(storage) {}
+  // With a memo, WindowMode::Admit answers a device known to hold a place without asking
+  // storage; such an answer has admitted_count 0 (not looked up).
+  explicit StorageWindows(Storage &storage, LookupMemo *memo = nullptr) : storage_(storage), memo_(memo) {}
   Result<WindowAnswer> admit(std::int64_t release_id, const TimeWindow &window, std::string_view device_id, bool open,
                              WindowMode mode) override;
 
 private:
   Storage &storage_;
+  LookupMemo *memo_;
 };
 
+struct AppInputs;
+
 // Decides stored releases for one device: what simulate asks (WindowMode::Peek) and what
-// /v1/check will ask (WindowMode::Admit, which takes window places). One per request.
+// /v1/check asks (WindowMode::Admit, which takes window places). One per request.
 class ReleaseDecider {
 public:
-  explicit ReleaseDecider(Storage &storage) : storage_(storage), whitelists_(storage), windows_(storage) {}
+  // `inputs` (may be null) lends its whitelist types and lookup memo.
+  explicit ReleaseDecider(Storage &storage, const AppInputs *inputs = nullptr);
   Result<Decision> decide(const Release &release, const Device &device, std::int64_t now, WindowMode mode);
+  // With targeting already read (AppInputs).
+  Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode);
 
 private:
   Storage &storage_;
@@ -54,14 +99,43 @@ private:
   StorageWindows windows_;
 };
 
-// What deciding for one device of an app needs from storage, read once per request: the
-// app must exist (NotFound otherwise), then its releases and its config. /v1/check and
-// simulate both start here, so a cache of parsed targeting belongs here too.
-struct AppInputs {
-  std::vector<Release> releases;
-  ConfigValues config;
+// A release with what deciding for it needs, read and parsed once.
+struct PreparedRelease {
+  Release release;
+  Targeting targeting;
+  std::optional<ConfigOverlay> config; // config releases
 };
+
+// What deciding for one device of an app needs from storage: its releases (by id) and
+// its config, parsed, and the types of the whitelists its releases name. /v1/check and
+// simulate both start here.
+struct AppInputs {
+  std::vector<PreparedRelease> releases;
+  AppConfig config;
+  WhitelistTypes whitelist_types;
+  std::shared_ptr<LookupMemo> memo = std::make_shared<LookupMemo>();
+};
+
+// Reads and parses an app's inputs; NotFound for an unknown app.
 Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app);
+
+// load_app_inputs() kept per app until Storage::change_count() moves, so a check does not
+// re-read and re-parse 200 releases, while any operator change is seen by the very next
+// request. Thread-safe; the inputs handed out are immutable and shared.
+class AppInputsCache {
+public:
+  explicit AppInputsCache(Storage &storage) : storage_(storage) {}
+  Result<std::shared_ptr<const AppInputs>> get(const std::string &app);
+
+private:
+  struct Entry {
+    std::uint64_t change_count = 0;
+    std::shared_ptr<const AppInputs> inputs;
+  };
+  Storage &storage_;
+  std::mutex mutex_;
+  std::map<std::string, Entry, std::less<>> entries_;
+};
 
 } // namespace mds::server::targeting
 

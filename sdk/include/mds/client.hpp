@@ -123,9 +123,12 @@ struct ClientOptions {
   std::string app_version;                         // the running app's version, "10.2.3"
   std::map<std::string, std::string> sdk_versions; // SDKs the app carries, by name
   DeviceInfo device;
-  std::string user_id;                           // may be empty
-  std::map<std::string, std::string> attributes; // custom targeting attributes
-  std::string state_directory;                   // created if absent; app-private storage
+  std::string user_id; // may be empty
+  // Custom targeting attributes. With the device fields, user_id and sdk_versions they
+  // travel in every check request: together at most 32 KiB (create() fails with
+  // InvalidArgument above that).
+  std::map<std::string, std::string> attributes;
+  std::string state_directory; // created if absent; app-private storage
   // PEM ("-----BEGIN PUBLIC KEY-----") ECDSA P-256 keys that may sign what the device
   // installs. At least one.
   std::vector<std::string> trusted_public_keys;
@@ -183,11 +186,13 @@ public:
   // Conflict when already started, ShutDown after shutdown().
   Status start() noexcept;
 
-  // Stops the worker: an exchange in flight is cancelled, queued events stay queued for
-  // the next Client. Waits at most `timeout`; true when the worker has stopped (then
-  // no listener runs any more), false when it had not yet. Later calls return at once.
-  // Safe before start() (returns true) and from any thread except inside a listener
-  // running on the worker (returns false without waiting).
+  // Stops the worker: an exchange in flight is cancelled; an idle worker first sends the
+  // queued events it can within half of `timeout` (when the last sync did not fail and no
+  // Retry-After is running), and what is not sent stays queued for the next Client. Waits
+  // at most `timeout`; true when the worker has stopped (then no listener runs any more),
+  // false when it had not yet. Later calls return at once. Safe before start() (returns
+  // true) and from any thread except inside a listener running on the worker (returns
+  // false without waiting).
   bool shutdown(std::chrono::milliseconds timeout) noexcept;
 
   // Asks for a sync as soon as the worker is free (several requests merge into one), but

@@ -1,12 +1,16 @@
 #include <mds/client.hpp>
 
 #include "client/decisions.hpp"
+#include "client/event_delivery.hpp"
+#include "client/event_queue.hpp"
 #include "client/validate.hpp"
+#include "client/wall_clock.hpp"
 #include "core/json/json.hpp"
 #include "state/store.hpp"
 #include "transport/http.hpp"
 #include "transport/protocol.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -46,10 +50,6 @@ constexpr const char *kEtagKey = "check_etag";
 constexpr const char *kAnswerKey = "check_answer"; // the last 200 answer, for 304s after a restart
 constexpr const char *kOfferedKey = "upgrade_offered";
 
-std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
-}
-
 } // namespace
 
 using ConfigListener = std::function<void(const ConfigChange &)>;
@@ -67,6 +67,7 @@ class Client::Impl {
 public:
   Impl(ClientOptions options, std::unique_ptr<state::Store> store, std::string device_id, state::ConfigSnapshot config)
       : options_(std::move(options)), store_(std::move(store)), device_id_(std::move(device_id)),
+        events_(*store_, options_.caps.event_queue),
         config_(std::make_shared<const state::ConfigSnapshot>(std::move(config))),
         http_(http_settings(options_), &cancel_), random_(std::random_device{}()) {}
 
@@ -96,13 +97,21 @@ public:
       return true;
     }
     phase_ = Phase::Stopped;
-    cancel_ = true;
+    if (busy_) {
+      cancel_ = true;
+    } else {
+      // An idle worker may use half the time to send what is queued (events).
+      final_flush_budget_ = timeout / 2;
+    }
     wake_.notify_all();
     sync_done_.notify_all();
     if (std::this_thread::get_id() == worker_id_) {
       return false;
     }
     const bool finished = worker_finished_cv_.wait_for(lock, timeout, [this] { return worker_finished_; });
+    if (!finished) {
+      cancel_ = true;
+    }
     lock.unlock();
     if (finished) {
       join();
@@ -201,11 +210,10 @@ public:
     if (!offer || offer->package.version != version) {
       return make_error(ErrorCode::NotFound, "version " + std::string(version) + " is not the upgrade offered");
     }
-    const auto now = std::chrono::system_clock::now();
-    if (auto status = store_->record_prompt(offer->package.version, unix_seconds(now)); !status) {
+    if (auto status = store_->record_prompt(offer->package.version, client::wall_now_unix()); !status) {
       return status;
     }
-    return queue_event("prompt_shown", offer->package, std::nullopt, to_string(offer->mode));
+    return events_.prompt_shown(subject(offer->package), to_string(offer->mode));
   }
 
   Result<ListenerId> add_listener(AnyListener listener) {
@@ -273,23 +281,12 @@ private:
     if (auto state = store_->prompt_state(offer.package.version); state && state->has_value()) {
       last = (*state)->last_prompt_unix;
     }
-    info.should_prompt =
-        client::should_prompt(offer.mode, offer.remind_days, last, unix_seconds(std::chrono::system_clock::now()));
+    info.should_prompt = client::should_prompt(offer.mode, offer.remind_days, last, client::wall_now_unix());
     return info;
   }
 
-  Status queue_event(const char *type, const transport::PackageOffer &package, std::optional<std::uint32_t> code,
-                     std::string detail) {
-    transport::Event event;
-    event.id = transport::random_uuid();
-    event.type = type;
-    event.time = transport::iso8601_utc(std::chrono::system_clock::now());
-    event.release = package.release;
-    event.package = package.package;
-    event.version = package.version;
-    event.code = code;
-    event.detail = std::move(detail);
-    return store_->enqueue_event({event.id, transport::event_json(event)}, options_.caps.event_queue);
+  static client::EventSubject subject(const transport::PackageOffer &package) {
+    return {package.release, package.package, package.version};
   }
 
   // Hands `task` to the executor, or runs it here; a listener's exception stops here.
@@ -344,10 +341,12 @@ private:
       }
       sync_requested_ = false;
       has_attempted_ = true;
+      busy_ = true;
       last_attempt_ = std::chrono::steady_clock::now();
       lock.unlock();
       SyncReport report = sync_once();
       lock.lock();
+      busy_ = false;
       next_sync_ = std::chrono::steady_clock::now() + report.next_sync;
       not_before_ = std::chrono::steady_clock::now() + last_retry_after_.value_or(std::chrono::seconds(0));
       report.sequence = ++sequence_;
@@ -359,6 +358,16 @@ private:
         lock.lock();
       }
     }
+    // Events go at shutdown only when it is quick: the last sync worked and the server
+    // asked for no pause.
+    const bool may_send = final_flush_budget_.count() > 0 && consecutive_failures_ == 0 &&
+                          std::chrono::steady_clock::now() >= not_before_;
+    const auto flush_budget = final_flush_budget_;
+    lock.unlock();
+    if (may_send) {
+      (void)guarded<client::EventDeliveryReport>([&] { return flush_events(flush_budget, 1); });
+    }
+    lock.lock();
     worker_finished_ = true;
     worker_finished_cv_.notify_all();
   }
@@ -368,8 +377,15 @@ private:
     std::optional<std::chrono::seconds> retry_after;
     Status status = guarded<void>([&]() -> Status { return check(report, retry_after); });
     if (status) {
-      if (auto sent = guarded<void>([&] { return flush_events(); }); !sent && sent.code() != ErrorCode::Cancelled) {
+      auto sent = guarded<client::EventDeliveryReport>([&] {
+        return flush_events(options_.timeouts.request_deadline, client::EventDeliverySettings().max_requests);
+      });
+      if (!sent && sent.code() != ErrorCode::Cancelled) {
         report_error(sent.error());
+      } else if (sent && sent->refused > 0) {
+        report_error(make_error(ErrorCode::HttpStatus,
+                                std::to_string(sent->refused) +
+                                    " queued events refused by the server and dropped: " + sent->last_refusal));
       }
     }
     last_retry_after_ = retry_after;
@@ -397,6 +413,12 @@ private:
     request.method = "POST";
     request.url = transport::resolve_url(options_.server_url, "/v1/check");
     request.body = transport::build_check_request(options_, input);
+    if (request.body.size() > transport::kMaxRequestBytes) {
+      return make_error(ErrorCode::InvalidArgument,
+                        "POST /v1/check: the request would be " + std::to_string(request.body.size()) +
+                            " bytes, above the server's limit of " + std::to_string(transport::kMaxRequestBytes) +
+                            " (fewer or shorter attributes, SDK versions or installed packages)");
+    }
     request.max_response_bytes = options_.caps.check_response_bytes;
     request.deadline = options_.timeouts.request_deadline;
     auto etag = store_->meta(kEtagKey);
@@ -502,7 +524,7 @@ private:
     if (offered->has_value() && **offered == identity) {
       return {};
     }
-    if (auto queued = queue_event("offered", offer->package, std::nullopt, to_string(offer->mode)); !queued) {
+    if (auto queued = events_.offered(subject(offer->package), to_string(offer->mode)); !queued) {
       return queued;
     }
     if (auto saved = store_->set_meta(kOfferedKey, identity); !saved) {
@@ -515,52 +537,24 @@ private:
     return {};
   }
 
-  Status flush_events() {
-    // Bounded per sync, so a huge backlog cannot hold the worker.
-    for (int batch = 0; batch < 20; ++batch) {
-      auto events = store_->oldest_events(static_cast<std::uint32_t>(transport::kMaxEventsPerRequest));
-      if (!events) {
-        return std::move(events).error();
-      }
-      if (events->empty()) {
-        return {};
-      }
-      std::vector<std::string> objects;
-      for (const auto &event : *events) {
-        objects.push_back(event.json);
-      }
-      transport::HttpRequest request;
-      request.method = "POST";
-      request.url = transport::resolve_url(options_.server_url, "/v1/events");
-      request.body = transport::build_events_request(options_.app_id, device_id_, objects);
-      request.max_response_bytes = options_.caps.events_response_bytes;
-      request.deadline = options_.timeouts.request_deadline;
-      auto response = http_.perform(request);
-      if (!response) {
-        return std::move(response).error();
-      }
-      if (response->status != 200) {
-        return make_error(ErrorCode::HttpStatus, "POST /v1/events: HTTP " + std::to_string(response->status) + ": " +
-                                                     transport::describe_error_body(response->body));
-      }
-      auto accepted = transport::parse_events_answer(response->body, options_.caps.events_response_bytes);
-      if (!accepted) {
-        return make_error(accepted.code(), "POST /v1/events: " + accepted.error().message);
-      }
-      auto deleted = store_->delete_events(*accepted);
-      if (!deleted) {
-        return std::move(deleted).error();
-      }
-      if (*deleted == 0) {
-        return {}; // the server took none of them: try again next sync
-      }
-    }
-    return {};
+  // Sends queued events (client/event_delivery.hpp), each request within `deadline`.
+  Result<client::EventDeliveryReport> flush_events(std::chrono::milliseconds deadline, std::size_t max_requests) {
+    client::EventDeliverySettings settings;
+    settings.url = transport::resolve_url(options_.server_url, "/v1/events");
+    settings.app_id = options_.app_id;
+    settings.device_id = device_id_;
+    settings.max_response_bytes = options_.caps.events_response_bytes;
+    settings.deadline = std::min(deadline, options_.timeouts.request_deadline);
+    settings.max_requests = max_requests;
+    return client::deliver_events(*store_, http_, settings);
   }
 
   const ClientOptions options_;
   const std::unique_ptr<state::Store> store_;
   const std::string device_id_;
+  // Where events are queued; the package pipeline records downloaded / installed /
+  // failed / rolled_back here.
+  client::EventQueue events_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -570,6 +564,8 @@ private:
   bool sync_requested_ = false;
   bool worker_finished_ = false;
   bool has_attempted_ = false;
+  bool busy_ = false;                               // the worker is in a sync
+  std::chrono::milliseconds final_flush_budget_{0}; // set by shutdown() of an idle worker
   std::chrono::steady_clock::time_point last_attempt_;
   std::chrono::steady_clock::time_point next_sync_;
   std::chrono::steady_clock::time_point not_before_; // Retry-After
@@ -609,13 +605,9 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) noexcept {
     }
     if (opened.rebuilt) {
       // The server learns of it with the next batch of events (SECURITY.md #21).
-      transport::Event event;
-      event.id = transport::random_uuid();
-      event.type = "failed";
-      event.time = transport::iso8601_utc(std::chrono::system_clock::now());
-      event.code = static_cast<std::uint32_t>(ErrorCode::StorageCorrupt);
-      event.detail = "state database rebuilt: " + opened.rebuild_reason.substr(0, 200);
-      if (auto queued = (*store)->enqueue_event({event.id, transport::event_json(event)}, options.caps.event_queue);
+      client::EventQueue events(**store, options.caps.event_queue);
+      if (auto queued = events.failed({}, ErrorCode::StorageCorrupt,
+                                      "state database rebuilt: " + opened.rebuild_reason.substr(0, 200));
           !queued) {
         return std::move(queued).error();
       }

@@ -2,7 +2,9 @@
 
 #include "core/crypto/ecdsa.hpp"
 #include "core/version/version.hpp"
+#include "transport/protocol.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace mds::client {
@@ -102,6 +104,16 @@ Status validate_options(const ClientOptions &options) {
     if (pin.rfind("sha256//", 0) != 0 || pin.size() != 8 + 44 || pin.find(';') != std::string::npos) {
       return invalid("tls.pinned_public_keys", "entries must be \"sha256//\" + 44 base64 characters");
     }
+  }
+  // What the host describes travels in every check request, whose body the server caps
+  // (transport::kMaxRequestBytes); half of it stays free for the installed packages.
+  transport::CheckInput worst;
+  worst.device_id = std::string(128, 'd');
+  worst.config_revision = INT64_MAX;
+  if (const auto size = transport::build_check_request(options, worst).size(); size > kMaxDescriptionBytes) {
+    return invalid("attributes", "with device, user_id and sdk_versions make a check request of " +
+                                     std::to_string(size) + " bytes; at most " + std::to_string(kMaxDescriptionBytes) +
+                                     " are allowed");
   }
   const auto &t = options.timeouts;
   if (t.connect.count() <= 0 || t.request_deadline.count() <= 0 || t.low_speed_window.count() <= 0 ||

@@ -762,6 +762,35 @@ Result<std::uint64_t> Store::delete_events(const std::vector<std::string> &ids) 
   return deleted;
 }
 
+Result<std::uint64_t> Store::discard_events(const std::vector<std::string> &ids) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction transaction(db_);
+  if (!transaction.begun()) {
+    return transaction.begun().error();
+  }
+  Statement drop(db_, "DELETE FROM events WHERE id = ?");
+  std::int64_t deleted = 0;
+  for (const auto &id : ids) {
+    drop.bind(1, id);
+    if (auto status = drop.run(); !status) {
+      return std::move(status).error();
+    }
+    deleted += sqlite3_changes(db_);
+    drop.reset();
+  }
+  Statement counter(db_, "INSERT INTO meta(key, value) VALUES('events_dropped', ?)"
+                         " ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT)");
+  counter.bind(1, std::to_string(deleted));
+  counter.bind(2, deleted);
+  if (auto status = counter.run(); !status) {
+    return std::move(status).error();
+  }
+  if (auto status = transaction.commit(); !status) {
+    return std::move(status).error();
+  }
+  return static_cast<std::uint64_t>(deleted);
+}
+
 Result<std::uint64_t> Store::event_count() {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement count(db_, "SELECT COUNT(*) FROM events");

@@ -95,6 +95,9 @@ public:
   Result<std::vector<QueuedEvent>> oldest_events(std::uint32_t limit);
   // Deletes the events with these ids (unknown ids are ignored); returns how many went.
   Result<std::uint64_t> delete_events(const std::vector<std::string> &ids);
+  // Deletes events the server will never take (see client/event_delivery.hpp) and adds
+  // how many went to the dropped counter.
+  Result<std::uint64_t> discard_events(const std::vector<std::string> &ids);
   Result<std::uint64_t> event_count();
   Result<std::uint64_t> events_dropped();
 

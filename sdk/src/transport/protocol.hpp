@@ -114,6 +114,9 @@ Result<std::vector<std::string>> parse_events_answer(std::string_view body, std:
 
 inline constexpr std::size_t kMaxEventsPerRequest = 100;
 
+// The largest request body the server reads (docs/protocol.md "Client API": 64 KiB).
+inline constexpr std::size_t kMaxRequestBytes = 64u << 10;
+
 // A random version 4 UUID, lower-case.
 std::string random_uuid();
 

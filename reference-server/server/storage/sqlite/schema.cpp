@@ -175,6 +175,12 @@ ALTER TABLE releases ADD COLUMN upgrade_mode TEXT;
 ALTER TABLE releases ADD COLUMN upgrade_remind_days INTEGER;
 ALTER TABLE releases ADD COLUMN upgrade_notes TEXT;
 )sql",
+
+    // 6: targeted config values: a key's variants (first match wins over the default), as
+    // a JSON array of {"when": [parsed filters], "value"}.
+    R"sql(
+ALTER TABLE config_values ADD COLUMN variants TEXT NOT NULL DEFAULT '[]';
+)sql",
 };
 
 Result<int> current_version(Connection &connection) {

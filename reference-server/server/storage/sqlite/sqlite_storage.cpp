@@ -10,6 +10,9 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <map>
+
 // Early return of a failed Result or Status; keeps each storage operation readable as the
 // sequence of steps it is.
 #define MDS_TRY(expression)                                                                                            \
@@ -126,8 +129,14 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::filesystem
   return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(connection.value()), file));
 }
 
+SqliteStorage::~SqliteStorage() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  (void)write_pending_offered(); // nothing left to report a failure to
+}
+
 Status SqliteStorage::audit(const Actor &actor, std::string_view action, std::string_view target,
                             std::string_view detail_json) {
+  change_count_.fetch_add(1, std::memory_order_acq_rel);
   MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO audit_log (at, actor, action, target, detail) "
                                                          "VALUES (?1, ?2, ?3, ?4, ?5)"));
   return insert.bind(1, unix_now_seconds()).bind(2, actor).bind(3, action).bind(4, target).bind(5, detail_json).run();
@@ -930,7 +939,9 @@ Result<WindowAdmission> SqliteStorage::peek_window(std::int64_t release_id, std:
 
 Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::string_view key,
                                                     std::string_view value_json,
-                                                    const std::optional<std::string> &description, const Actor &actor) {
+                                                    const std::optional<std::string> &description,
+                                                    const std::optional<std::string> &variants_json,
+                                                    const Actor &actor) {
   std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
   MDS_TRY_ASSIGN(owner, load_app(app));
@@ -948,19 +959,26 @@ Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::s
   const auto now = unix_now_seconds();
   MDS_TRY_ASSIGN(upsert, Statement::prepare(connection_,
                                             "INSERT INTO config_values (app_id, key, value, description, revision, "
-                                            "updated_at) VALUES (?1, ?2, ?3, COALESCE(?4, ''), ?5, ?6) "
+                                            "updated_at, variants) VALUES (?1, ?2, ?3, COALESCE(?4, ''), ?5, ?6, "
+                                            "COALESCE(?7, '[]')) "
                                             "ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value, "
                                             "description = COALESCE(?4, config_values.description), "
+                                            "variants = COALESCE(?7, config_values.variants), "
                                             "revision = excluded.revision, updated_at = excluded.updated_at"));
   upsert.bind(1, owner.id)
       .bind(2, key)
       .bind(3, value_json)
       .bind_optional(4, description)
       .bind(5, revision)
-      .bind(6, now);
+      .bind(6, now)
+      .bind_optional(7, variants_json);
   MDS_TRY(upsert.run());
-  MDS_TRY(audit(actor, "config.set", "config/" + std::string(app) + "/" + std::string(key),
-                Detail().add("revision", revision).add("value", value_json).str()));
+  Detail detail;
+  detail.add("revision", revision).add("value", value_json);
+  if (variants_json) {
+    detail.add("variants", *variants_json);
+  }
+  MDS_TRY(audit(actor, "config.set", "config/" + std::string(app) + "/" + std::string(key), detail.str()));
   MDS_TRY(transaction.commit());
   MDS_TRY_ASSIGN(stored, load_config_values(app, key));
   return stored.front();
@@ -968,10 +986,11 @@ Result<ConfigValue> SqliteStorage::set_config_value(std::string_view app, std::s
 
 Result<std::vector<ConfigValue>> SqliteStorage::load_config_values(std::string_view app,
                                                                    std::optional<std::string_view> key) {
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT key, value, description, revision, "
-                                                        "config_values.updated_at FROM config_values JOIN apps ON "
-                                                        "apps.id = app_id WHERE apps.name = ?1 AND (?2 IS NULL OR "
-                                                        "key = ?2) ORDER BY key"));
+  MDS_TRY_ASSIGN(query,
+                 Statement::prepare(connection_, "SELECT key, value, description, revision, "
+                                                 "config_values.updated_at, variants FROM config_values JOIN apps ON "
+                                                 "apps.id = app_id WHERE apps.name = ?1 AND (?2 IS NULL OR "
+                                                 "key = ?2) ORDER BY key"));
   query.bind(1, app).bind_optional(2, key ? std::optional<std::string>(*key) : std::nullopt);
   std::vector<ConfigValue> values;
   for (;;) {
@@ -986,6 +1005,7 @@ Result<std::vector<ConfigValue>> SqliteStorage::load_config_values(std::string_v
     value.description = query.text(2);
     value.revision = query.integer(3);
     value.updated_at = query.integer(4);
+    value.variants_json = query.text(5);
     values.push_back(std::move(value));
   }
   if (key && values.empty()) {
@@ -1089,17 +1109,56 @@ Status SqliteStorage::count_offered(const std::vector<std::int64_t> &release_ids
   if (release_ids.empty()) {
     return {};
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
-  for (const auto id : release_ids) {
-    MDS_TRY_ASSIGN(upsert,
-                   Statement::prepare(connection_, "INSERT INTO release_counters (release_id, offered) VALUES (?1, 1) "
-                                                   "ON CONFLICT (release_id) DO UPDATE SET offered = offered + 1"));
-    upsert.bind(1, id);
-    MDS_TRY(upsert.run());
+  std::map<std::int64_t, std::uint64_t> due;
+  {
+    std::lock_guard<std::mutex> lock(offered_mutex_);
+    for (const auto id : release_ids) {
+      ++pending_offered_[id];
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_offered_write_ < kOfferedWriteInterval) {
+      return {};
+    }
+    last_offered_write_ = now;
+    due.swap(pending_offered_);
   }
-  MDS_TRY(transaction.commit());
-  return {};
+  std::lock_guard<std::mutex> lock(mutex_);
+  return write_offered(std::move(due));
+}
+
+Status SqliteStorage::write_pending_offered() {
+  std::map<std::int64_t, std::uint64_t> due;
+  {
+    std::lock_guard<std::mutex> lock(offered_mutex_);
+    due.swap(pending_offered_);
+  }
+  return write_offered(std::move(due));
+}
+
+Status SqliteStorage::write_offered(std::map<std::int64_t, std::uint64_t> due) {
+  if (due.empty()) {
+    return {};
+  }
+  auto written = [&]() -> Status {
+    MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
+    MDS_TRY_ASSIGN(upsert,
+                   Statement::prepare(connection_, "INSERT INTO release_counters (release_id, offered) VALUES (?1, ?2) "
+                                                   "ON CONFLICT (release_id) DO UPDATE SET offered = offered + ?2"));
+    for (const auto &[id, count] : due) {
+      upsert.reset();
+      upsert.bind(1, id).bind(2, static_cast<std::int64_t>(count));
+      MDS_TRY(upsert.run());
+    }
+    return transaction.commit();
+  }();
+  if (!written) {
+    // Kept for the next write rather than lost.
+    std::lock_guard<std::mutex> lock(offered_mutex_);
+    for (const auto &[id, count] : due) {
+      pending_offered_[id] += count;
+    }
+  }
+  return written;
 }
 
 Result<std::vector<std::string>> SqliteStorage::record_events(std::string_view app, std::string_view device_id,
@@ -1151,6 +1210,7 @@ Result<std::vector<std::string>> SqliteStorage::record_events(std::string_view a
 
 Result<ReleaseCounters> SqliteStorage::release_counters(std::int64_t release_id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY(write_pending_offered()); // counts still in memory are counts too
   MDS_TRY(load_release(release_id));
   MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT offered, downloaded, installed, failed, rolled_back "
                                                         "FROM release_counters WHERE release_id = ?1"));

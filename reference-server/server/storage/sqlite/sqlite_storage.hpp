@@ -7,7 +7,11 @@
 #include "server/storage/sqlite/sqlite.hpp"
 #include "server/storage/storage.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -17,6 +21,10 @@ class SqliteStorage final : public Storage {
 public:
   // Opens (creating if needed) the database file and brings its schema up to date.
   static Result<std::unique_ptr<SqliteStorage>> open(const std::filesystem::path &file);
+  // Writes the offered counts still held in memory.
+  ~SqliteStorage() override;
+  SqliteStorage(const SqliteStorage &) = delete;
+  SqliteStorage &operator=(const SqliteStorage &) = delete;
 
   Result<App> create_app(const NewApp &app, const Actor &actor) override;
   Result<std::vector<App>> list_apps() override;
@@ -49,11 +57,13 @@ public:
                                       bool may_take_place) override;
 
   Result<ConfigValue> set_config_value(std::string_view app, std::string_view key, std::string_view value_json,
-                                       const std::optional<std::string> &description, const Actor &actor) override;
+                                       const std::optional<std::string> &description,
+                                       const std::optional<std::string> &variants_json, const Actor &actor) override;
   Result<ConfigValues> list_config_values(std::string_view app) override;
   Result<ConfigValue> get_config_value(std::string_view app, std::string_view key) override;
 
   Result<std::vector<AuditEntry>> list_audit(const AuditQuery &query) override;
+  std::uint64_t change_count() const override { return change_count_.load(std::memory_order_acquire); }
 
   Status count_offered(const std::vector<std::int64_t> &release_ids) override;
   Result<std::vector<std::string>> record_events(std::string_view app, std::string_view device_id,
@@ -76,10 +86,26 @@ private:
   Result<WindowAdmission> window_place(std::int64_t release_id, std::string_view device_id, std::uint64_t cap,
                                        bool may_take_place, bool take);
   Result<std::vector<ConfigValue>> load_config_values(std::string_view app, std::optional<std::string_view> key);
+  // The caller holds mutex_.
+  Status write_pending_offered();
+  Status write_offered(std::map<std::int64_t, std::uint64_t> due);
 
   std::mutex mutex_;
+  // Raised by audit(), inside the change's transaction and so before the change is
+  // visible; a reader that then reads under mutex_ waits for the commit. A change that
+  // rolls back leaves the count raised, which only costs a reader one needless reload.
+  std::atomic<std::uint64_t> change_count_{0};
   sqlite::Connection connection_;
   std::filesystem::path file_;
+
+  // `offered` is counted on every check that delivers something: one durable write per
+  // check would cost a disk flush each (synchronous = FULL). Counts are added up here and
+  // written in one transaction at most every kOfferedWriteInterval, before counters are
+  // read, and at close; a crash loses at most that interval's counts.
+  static constexpr std::chrono::milliseconds kOfferedWriteInterval{1000};
+  std::mutex offered_mutex_;
+  std::map<std::int64_t, std::uint64_t> pending_offered_;
+  std::chrono::steady_clock::time_point last_offered_write_{};
 };
 
 } // namespace mds::server
