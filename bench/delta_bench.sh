@@ -136,7 +136,7 @@ measure() { # measure LABEL OLD_DIR NEW_DIR
   local ratio
   ratio=$(node -e "console.log((process.argv[1]/process.argv[2]).toFixed(2))" "$ours" "$best")
   local heads
-  heads=$(json "$work/ours.json" 'r.copy_entry_bytes + r.frame_head_bytes')
+  heads=$(json "$work/ours.json" 'r.header_bytes + r.entry_head_bytes')
   local files
   files=$(json "$work/ours.json" '`${r.old_files} → ${r.new_files}`')
   local tar_kb=$(((new_tar + 512) / 1000))
@@ -170,7 +170,7 @@ fi
 
 {
   echo "Sizes in bytes; **ours / best** is our delta over the smallest of bsdiff, xdelta3 and zstd."
-  echo "Entry heads: what our delta spends on paths, hashes and lengths (docs/delta.md, Entries)."
+  echo "Entry heads: what our delta spends on its header, indices and lengths (docs/delta.md) rather than frames."
   echo "Ours: encode and apply times of the delta; peak RSS of the applying process (binary,"
   echo "mapped references and heap); the zstd decoder's heap peak; peak RSS applying the full download."
   echo

@@ -352,36 +352,30 @@ Result<std::string> run_command(const cli::CommandLine &line) {
     }
   }
 
-  // What the plan chose, and what the delta spends on entry heads (paths, hashes, lengths:
-  // docs/delta.md "Entries") rather than on frames.
+  // What the plan chose.
   std::map<std::string, std::uint64_t> plan_counts;
-  std::uint64_t copy_entry_bytes = 0;
-  std::uint64_t frame_head_bytes = 0;
   for (const delta::PlanEntry &entry : delta::plan_delta(base, target)) {
-    const char *kind = entry.source == delta::PlanEntry::Source::Copy ? "copy"
-                       : !entry.base                                  ? "frame_no_reference"
-                       : entry.base->path == entry.target.path        ? "frame_same_path"
-                                                                      : "frame_other_path";
+    const char *kind = entry.implied()                                  ? "implied_copy"
+                       : entry.source == delta::PlanEntry::Source::Copy ? "copy"
+                       : !entry.base                                    ? "frame_no_reference"
+                       : entry.base->path == entry.target.path          ? "frame_same_path"
+                                                                        : "frame_other_path";
     ++plan_counts[kind];
-    const std::uint64_t head = 2 + entry.target.path.size() + 1;
-    const std::uint64_t reference = entry.base ? 2 + entry.base->path.size() + 32 : 0;
-    if (entry.source == delta::PlanEntry::Source::Copy) {
-      copy_entry_bytes += head + reference;
-    } else {
-      frame_head_bytes += head + 1 + reference + 8;
-    }
   }
 
   delta::EncodeOptions options;
   options.compression_level = static_cast<int>(*level);
   options.max_window_log = static_cast<unsigned>(*window);
   Encoded results[2];
+  // What the delta spends on its header and entry heads (docs/delta.md) rather than frames.
+  delta::EncodeStats stats;
   const core::Manifest empty;
   const char *const names[2] = {"delta", "full"};
   for (int i = 0; i < 2; ++i) {
     const core::Manifest &from = i == 0 ? base : empty;
     TreeBytes base_bytes(old_root);
     TreeBytes target_bytes(new_root);
+    options.stats = i == 0 ? &stats : nullptr;
     const Clock::time_point started = Clock::now();
     auto encoded = delta::encode_delta(from, base_bytes.function(), target, target_bytes.function(), options);
     if (!encoded) {
@@ -434,10 +428,10 @@ Result<std::string> run_command(const cli::CommandLine &line) {
       w.Uint64(total_size(target));
       w.Key("level");
       w.Uint64(*level);
-      w.Key("copy_entry_bytes");
-      w.Uint64(copy_entry_bytes);
-      w.Key("frame_head_bytes");
-      w.Uint64(frame_head_bytes);
+      w.Key("header_bytes");
+      w.Uint64(stats.header_bytes);
+      w.Key("entry_head_bytes");
+      w.Uint64(stats.entry_head_bytes);
       w.Key("plan");
       w.StartObject();
       for (const auto &[kind, count] : plan_counts) {
@@ -472,7 +466,7 @@ Result<std::string> run_command(const cli::CommandLine &line) {
   for (const auto &[kind, count] : plan_counts) {
     text << " " << kind << "=" << count;
   }
-  text << "\ndelta entry heads: copies " << copy_entry_bytes << " B, frames " << frame_head_bytes << " B\n";
+  text << "\ndelta header " << stats.header_bytes << " B, entry heads " << stats.entry_head_bytes << " B\n";
   for (int i = 0; i < 2; ++i) {
     const Encoded &r = results[i];
     text << names[i] << ": " << r.bytes << " B, encode " << r.encode_ms << " ms, apply " << r.apply.apply_ms

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace mds::core::delta {
 namespace {
@@ -20,9 +21,12 @@ Error invalid(std::string message) {
   return make_error(ErrorCode::DeltaInvalid, std::move(message));
 }
 
+// The outcome of one parse attempt over the bytes received so far.
+enum class Parsed { Complete, NeedMore, Failed };
+
 // Reads fields from the bytes received so far. A field that is not all there yet records
 // how many bytes in total the parse needs, so the caller waits for exactly that many and
-// parses again from the start (records are small: at most two paths and a few integers).
+// parses again from the start (records are small: a few varints).
 class Cursor {
 public:
   explicit Cursor(ByteView bytes) : bytes_(bytes) {}
@@ -41,6 +45,25 @@ public:
     }
     position_ += width;
     return value;
+  }
+  // A shortest-form LEB128 varint. NeedMore until its last byte is there; Failed for a
+  // longer form than needed or a value beyond 64 bits.
+  Parsed varint(std::uint64_t &value) {
+    value = 0;
+    for (std::size_t i = 0; i < wire::kMaxVarintBytes; ++i) {
+      if (!has(1)) {
+        return Parsed::NeedMore;
+      }
+      const std::uint8_t byte = bytes_[position_++];
+      if (i == wire::kMaxVarintBytes - 1 && byte > 1) {
+        return Parsed::Failed;
+      }
+      value |= std::uint64_t{byte & 0x7Fu} << (7 * i);
+      if ((byte & 0x80) == 0) {
+        return i > 0 && byte == 0 ? Parsed::Failed : Parsed::Complete;
+      }
+    }
+    return Parsed::Failed;
   }
   std::string_view text(std::size_t count) {
     const auto *start = reinterpret_cast<const char *>(bytes_.data() + position_);
@@ -61,20 +84,23 @@ private:
   std::size_t needed_ = 0;
 };
 
-// The outcome of one parse attempt over the bytes received so far.
-enum class Parsed { Complete, NeedMore, Failed };
-
 struct Header {
   unsigned window_log = 0;
   std::uint32_t entry_count = 0;
 };
 
 struct EntryHead {
-  const ManifestFile *target = nullptr;
   bool copy = false;
-  const ManifestFile *base = nullptr; // the copy's source or the frame's reference
+  const ManifestFile *base = nullptr;           // the copy's source
+  std::vector<std::size_t> outputs;             // target indices, increasing (a copy: one)
+  std::vector<const ManifestFile *> references; // a frame's, in prefix order
+  std::uint64_t output_bytes = 0;               // a frame's: the sum of its outputs' sizes
   std::uint64_t frame_length = 0;
 };
+
+// A decoder context holding more than this (window buffers of earlier frames) is replaced
+// before a frame that copies its references; zstd's own state is far below it.
+inline constexpr std::size_t kFreshContextAbove = std::size_t{1} << 20;
 
 struct DCtxDeleter {
   void operator()(ZSTD_DCtx *context) const noexcept { ZSTD_freeDCtx(context); }
@@ -85,14 +111,19 @@ struct DCtxDeleter {
 class DeltaReader::Impl {
 public:
   Impl(const Manifest &base, const Manifest &target, DeltaSink &sink, DecodeOptions options)
-      : sink_(sink), options_(options), base_digest_(manifest_digest(base)), target_digest_(manifest_digest(target)),
-        target_file_count_(target.files.size()) {
+      : sink_(sink), options_(options), base_digest_(manifest_digest(base)), target_digest_(manifest_digest(target)) {
+    // Both sides name files by their index in path order (byte order).
+    const auto by_path = [](const ManifestFile *a, const ManifestFile *b) { return a->path < b->path; };
     for (const ManifestFile &file : base.files) {
+      base_sorted_.push_back(&file);
       base_files_.emplace(file.path, &file);
     }
     for (const ManifestFile &file : target.files) {
-      target_files_.emplace(file.path, &file);
+      target_sorted_.push_back(&file);
     }
+    std::sort(base_sorted_.begin(), base_sorted_.end(), by_path);
+    std::sort(target_sorted_.begin(), target_sorted_.end(), by_path);
+    produced_.assign(target_sorted_.size(), false);
     options_.chunk_size = std::max<std::size_t>(options_.chunk_size, 1);
     need_ = wire::kMagic.size();
   }
@@ -123,7 +154,7 @@ public:
     return {};
   }
 
-  std::size_t codec_memory() const { return context_ ? ZSTD_sizeof_DCtx(context_.get()) : 0; }
+  std::size_t codec_memory() const { return (context_ ? ZSTD_sizeof_DCtx(context_.get()) : 0) + prefix_.capacity(); }
 
 private:
   enum class Stage { Header, EntryHead, FrameBody, Done };
@@ -203,7 +234,7 @@ private:
       error = invalid("codec name of " + std::to_string(codec_length) + " bytes");
       return Parsed::Failed;
     }
-    if (!cursor.has(codec_length + 32 + 32 + 1 + 4)) {
+    if (!cursor.has(codec_length + 32 + 32 + 1)) {
       return Parsed::NeedMore;
     }
     if (const std::string_view codec = cursor.text(codec_length); codec != kCodecZstdPrefixV1) {
@@ -233,14 +264,16 @@ private:
                                                              std::to_string(options_.max_window_log));
       return Parsed::Failed;
     }
-    const std::uint64_t count = cursor.uint(4);
-    if (count > kMaxManifestFiles) {
-      error = invalid(std::to_string(count) + " entries, above the limit of " + std::to_string(kMaxManifestFiles));
-      return Parsed::Failed;
+    std::uint64_t count = 0;
+    if (const Parsed p = cursor.varint(count); p != Parsed::Complete) {
+      if (p == Parsed::Failed) {
+        error = invalid("a malformed entry count");
+      }
+      return p;
     }
-    if (count != target_file_count_) {
-      error =
-          invalid(std::to_string(count) + " entries for a target of " + std::to_string(target_file_count_) + " files");
+    if (count > target_sorted_.size()) {
+      error = invalid(std::to_string(count) + " entries for a target of " + std::to_string(target_sorted_.size()) +
+                      " files");
       return Parsed::Failed;
     }
     header.entry_count = static_cast<std::uint32_t>(count);
@@ -249,13 +282,17 @@ private:
 
   // ---- entries ----
 
+  // After the last entry, the target files no entry produced are implied copies.
   Status next_entry() {
     if (entries_done_ == header_.entry_count) {
+      if (Status s = copy_implied_until(target_sorted_.size()); !s) {
+        return s;
+      }
       stage_ = Stage::Done;
       return {};
     }
     stage_ = Stage::EntryHead;
-    need_ = 2;
+    need_ = 1;
     return {};
   }
 
@@ -272,71 +309,94 @@ private:
       return {};
     }
     pending_.clear();
-    previous_path_ = head.target->path;
-    return head.copy ? copy_file(head) : start_frame(head);
+    // The target files before this entry's first output that no entry produced are not in
+    // the delta: each must be an implied copy (the base has it at the same path and hash).
+    if (Status s = copy_implied_until(head.outputs.front()); !s) {
+      return s;
+    }
+    last_output_ = head.outputs.back();
+    for (const std::size_t index : head.outputs) {
+      produced_[index] = true;
+    }
+    if (head.copy) {
+      if (Status s = copy_file(*head.base, *target_sorted_[head.outputs.front()]); !s) {
+        return s;
+      }
+      ++entries_done_;
+      return next_entry();
+    }
+    return start_frame(std::move(head));
   }
 
-  // A path field: u16 length, then a path of the package grammar.
-  Parsed parse_path(Cursor &cursor, std::string_view &path, Error &error) const {
-    if (!cursor.has(2)) {
-      return Parsed::NeedMore;
+  // A varint field; `what` names it in the error.
+  static Parsed parse_varint(Cursor &cursor, std::uint64_t &value, const char *what, Error &error) {
+    const Parsed p = cursor.varint(value);
+    if (p == Parsed::Failed) {
+      error = invalid(std::string("a malformed ") + what);
     }
-    const std::size_t length = cursor.uint(2);
-    if (length == 0 || length > kMaxPathBytes) {
-      error = make_error(ErrorCode::PathUnsafe, "a path of " + std::to_string(length) + " bytes");
+    return p;
+  }
+
+  // A base file index; the device only ever provides files of the manifest it installed.
+  Parsed parse_base(Cursor &cursor, const ManifestFile *&base, Error &error) const {
+    std::uint64_t index = 0;
+    if (const Parsed p = parse_varint(cursor, index, "base index", error); p != Parsed::Complete) {
+      return p;
+    }
+    if (index >= base_sorted_.size()) {
+      error =
+          invalid("a reference to base file " + std::to_string(index) + " of " + std::to_string(base_sorted_.size()));
       return Parsed::Failed;
     }
-    if (!cursor.has(length)) {
-      return Parsed::NeedMore;
-    }
-    path = cursor.text(length);
-    if (Status s = validate_package_path(path); !s) {
-      error = s.error();
-      return Parsed::Failed;
-    }
+    base = base_sorted_[static_cast<std::size_t>(index)];
     return Parsed::Complete;
   }
 
-  // A base path and the SHA-256 the delta expects its content to have. Both must match
-  // the base manifest: the device only ever provides files of the manifest it installed.
-  Parsed parse_base(Cursor &cursor, const ManifestFile *&base, Error &error) const {
-    std::string_view path;
-    if (const Parsed p = parse_path(cursor, path, error); p != Parsed::Complete) {
+  // An output: how many target files to pass over after `after` (the previous output, or
+  // none), which makes indices strictly increasing so that each file has one source.
+  Parsed parse_output(Cursor &cursor, std::optional<std::size_t> after, EntryHead &head, Error &error) const {
+    std::uint64_t skip = 0;
+    if (const Parsed p = parse_varint(cursor, skip, "target index", error); p != Parsed::Complete) {
       return p;
     }
-    if (!cursor.has(32)) {
-      return Parsed::NeedMore;
-    }
-    const ByteView hash = cursor.view(32);
-    const auto found = base_files_.find(path);
-    if (found == base_files_.end()) {
-      error = invalid("the delta refers to " + std::string(path) + ", which the base version does not have");
+    const std::size_t first = after ? *after + 1 : 0;
+    if (skip >= target_sorted_.size() - first) {
+      error = invalid("an entry beyond the target's " + std::to_string(target_sorted_.size()) + " files");
       return Parsed::Failed;
     }
-    if (crypto::hex_encode(hash) != found->second->sha256) {
-      error = invalid("the delta expects other content in " + std::string(path) + " (made against another base)");
+    const std::size_t index = first + static_cast<std::size_t>(skip);
+    const ManifestFile &target = *target_sorted_[index];
+    if (implied(target)) {
+      error = invalid("entry " + target.path + " is an implied copy and must not be listed");
       return Parsed::Failed;
     }
-    base = found->second;
+    head.outputs.push_back(index);
+    head.output_bytes += target.size;
+    return Parsed::Complete;
+  }
+
+  bool implied(const ManifestFile &target) const {
+    const auto found = base_files_.find(target.path);
+    return found != base_files_.end() && found->second->sha256 == target.sha256;
+  }
+
+  // A count of references or outputs in a frame: 0 to wire::kMaxFrameFiles.
+  static Parsed parse_count(Cursor &cursor, std::uint64_t &count, const char *what, Error &error) {
+    if (const Parsed p = parse_varint(cursor, count, what, error); p != Parsed::Complete) {
+      return p;
+    }
+    if (count > wire::kMaxFrameFiles) {
+      error = invalid(std::to_string(count) + " " + what + ", above " + std::to_string(wire::kMaxFrameFiles));
+      return Parsed::Failed;
+    }
     return Parsed::Complete;
   }
 
   Parsed parse_entry(Cursor &cursor, EntryHead &head, Error &error) const {
-    std::string_view path;
-    if (const Parsed p = parse_path(cursor, path, error); p != Parsed::Complete) {
+    if (const Parsed p = parse_output(cursor, last_output_, head, error); p != Parsed::Complete) {
       return p;
     }
-    // Strictly increasing paths: each file at most once, and a simple check for it.
-    if (entries_done_ > 0 && path <= previous_path_) {
-      error = invalid("entry " + std::string(path) + " is out of order or repeated");
-      return Parsed::Failed;
-    }
-    const auto found = target_files_.find(path);
-    if (found == target_files_.end()) {
-      error = invalid("entry " + std::string(path) + " is not a file of the target version");
-      return Parsed::Failed;
-    }
-    head.target = found->second;
+    const ManifestFile &first = *target_sorted_[head.outputs.front()];
     if (!cursor.has(1)) {
       return Parsed::NeedMore;
     }
@@ -346,48 +406,76 @@ private:
       if (const Parsed p = parse_base(cursor, head.base, error); p != Parsed::Complete) {
         return p;
       }
-      if (head.base->sha256 != head.target->sha256) {
-        error = invalid("entry " + std::string(path) + " copies a file with other content");
+      if (head.base->sha256 != first.sha256) {
+        error = invalid("entry " + first.path + " copies a file with other content");
         return Parsed::Failed;
       }
       return Parsed::Complete;
     }
     if (source != wire::kSourceFrame) {
-      error = invalid("entry " + std::string(path) + " has an unknown source " + std::to_string(source));
+      error = invalid("entry " + first.path + " has an unknown source " + std::to_string(source));
       return Parsed::Failed;
     }
-    if (!cursor.has(1)) {
-      return Parsed::NeedMore;
+    std::uint64_t reference_count = 0;
+    if (const Parsed p = parse_count(cursor, reference_count, "references", error); p != Parsed::Complete) {
+      return p;
     }
-    const std::uint64_t has_reference = cursor.uint(1);
-    if (has_reference == wire::kHasReference) {
-      if (const Parsed p = parse_base(cursor, head.base, error); p != Parsed::Complete) {
+    std::uint64_t reference_bytes = 0;
+    for (std::uint64_t i = 0; i < reference_count; ++i) {
+      const ManifestFile *reference = nullptr;
+      if (const Parsed p = parse_base(cursor, reference, error); p != Parsed::Complete) {
         return p;
       }
-    } else if (has_reference != wire::kNoReference) {
-      error = invalid("entry " + std::string(path) + " has a bad reference flag");
+      head.references.push_back(reference);
+      reference_bytes += reference->size;
+    }
+    std::uint64_t output_count = 0;
+    if (const Parsed p = parse_count(cursor, output_count, "outputs", error); p != Parsed::Complete) {
+      return p;
+    }
+    if (output_count == 0) {
+      error = invalid("entry " + first.path + " has a frame of no outputs");
       return Parsed::Failed;
     }
-    if (!cursor.has(8)) {
-      return Parsed::NeedMore;
+    for (std::uint64_t i = 1; i < output_count; ++i) {
+      if (const Parsed p = parse_output(cursor, head.outputs.back(), head, error); p != Parsed::Complete) {
+        return p;
+      }
     }
-    head.frame_length = cursor.uint(8);
+    // Several references are copied into one buffer (zstd's prefix is contiguous): with the
+    // window buffer, which holds at most the outputs, the heap stays within the window.
+    if (head.references.size() > 1 && reference_bytes + head.output_bytes > (std::uint64_t{1} << header_.window_log)) {
+      error = invalid("entry " + first.path + " needs " + std::to_string(reference_bytes + head.output_bytes) +
+                      " bytes of references and output, beyond its 2^" + std::to_string(header_.window_log) +
+                      " byte window");
+      return Parsed::Failed;
+    }
+    if (const Parsed p = parse_varint(cursor, head.frame_length, "frame length", error); p != Parsed::Complete) {
+      return p;
+    }
     // No honest frame is shorter than a zstd magic number or longer than zstd's bound for
     // the declared output.
-    const std::uint64_t bound = head.target->size > ZSTD_MAX_INPUT_SIZE
+    const std::uint64_t bound = head.output_bytes > ZSTD_MAX_INPUT_SIZE
                                     ? std::uint64_t{UINT64_MAX}
-                                    : ZSTD_compressBound(static_cast<std::size_t>(head.target->size));
+                                    : ZSTD_compressBound(static_cast<std::size_t>(head.output_bytes));
     if (head.frame_length < sizeof wire::kZstdMagic || head.frame_length > bound) {
-      error = invalid("entry " + std::string(path) + " has a frame of " + std::to_string(head.frame_length) +
-                      " bytes for a file of " + std::to_string(head.target->size));
+      error = invalid("entry " + first.path + " has a frame of " + std::to_string(head.frame_length) + " bytes for " +
+                      std::to_string(head.output_bytes) + " bytes of output");
       return Parsed::Failed;
     }
     return Parsed::Complete;
   }
 
+  // The manifests were verified by the caller; their paths are checked again before any
+  // reaches the sink, so a delta never makes the device touch a path outside the grammar.
+  static Status check_path(const ManifestFile &file) { return validate_package_path(file.path); }
+
   // Fetches a base file from the device and checks it is what the base manifest says
   // before using it (a garbled or tampered installed file must not leak into the output).
   Result<ByteView> open_reference(const ManifestFile &base) {
+    if (Status s = check_path(base); !s) {
+      return std::move(s).error();
+    }
     Result<ByteView> view = sink_.open_reference(base);
     if (!view) {
       return view;
@@ -406,12 +494,38 @@ private:
     }
   }
 
-  Status copy_file(const EntryHead &head) {
-    Result<ByteView> view = open_reference(*head.base);
+  Status open_output(const ManifestFile &target) {
+    if (Status s = check_path(target); !s) {
+      return s;
+    }
+    return sink_.open_output(target);
+  }
+
+  // Produces the target files before index `end` that no entry produced; each must be an
+  // implied copy, else the delta left a file out.
+  Status copy_implied_until(std::size_t end) {
+    for (; next_implied_ < end; ++next_implied_) {
+      if (produced_[next_implied_]) {
+        continue;
+      }
+      const ManifestFile &target = *target_sorted_[next_implied_];
+      const auto found = base_files_.find(target.path);
+      if (found == base_files_.end() || found->second->sha256 != target.sha256) {
+        return invalid("the delta has no entry for " + target.path + ", which the base does not have");
+      }
+      if (Status s = copy_file(*found->second, target); !s) {
+        return s;
+      }
+    }
+    return {};
+  }
+
+  Status copy_file(const ManifestFile &base, const ManifestFile &target) {
+    Result<ByteView> view = open_reference(base);
     if (!view) {
       return std::move(view).error();
     }
-    if (Status s = sink_.open_output(*head.target); !s) {
+    if (Status s = open_output(target); !s) {
       return s;
     }
     for (std::size_t at = 0; at < view->size(); at += options_.chunk_size) {
@@ -421,28 +535,51 @@ private:
       }
     }
     release_reference();
-    if (Status s = sink_.close_output(); !s) {
-      return s;
-    }
-    ++entries_done_;
-    return next_entry();
+    return sink_.close_output();
   }
 
   // ---- frames ----
 
-  Status start_frame(const EntryHead &head) {
-    frame_ = head;
-    frame_remaining_ = head.frame_length;
+  Status start_frame(EntryHead head) {
+    frame_ = std::move(head);
+    frame_remaining_ = frame_.frame_length;
     frame_magic_seen_ = 0;
     frame_output_ = 0;
-    frame_hash_ = crypto::Sha256();
+    output_at_ = 0;
+    output_written_ = 0;
+    output_open_ = false;
+    // One reference is used where it lies (the device maps it); several are hashed one at
+    // a time and copied into one buffer, since zstd's prefix is contiguous.
     ByteView reference;
-    if (head.base != nullptr) {
-      Result<ByteView> view = open_reference(*head.base);
+    if (frame_.references.size() == 1) {
+      Result<ByteView> view = open_reference(*frame_.references.front());
       if (!view) {
         return std::move(view).error();
       }
       reference = *view;
+    } else if (frame_.references.size() > 1) {
+      std::uint64_t total = 0;
+      for (const ManifestFile *file : frame_.references) {
+        total += file->size;
+      }
+      prefix_.reserve(static_cast<std::size_t>(total));
+      for (const ManifestFile *file : frame_.references) {
+        Result<ByteView> view = open_reference(*file);
+        if (!view) {
+          return std::move(view).error();
+        }
+        prefix_.insert(prefix_.end(), view->begin(), view->end());
+        release_reference();
+      }
+      reference = ByteView(prefix_);
+      // zstd keeps the window buffer of an earlier, larger frame: a fresh context makes the
+      // heap this frame's references plus its own window buffer, within the window.
+      if (ZSTD_sizeof_DCtx(context_.get()) > kFreshContextAbove) {
+        context_.reset(ZSTD_createDCtx());
+        if (!context_) {
+          return make_error(ErrorCode::Internal, "zstd: cannot allocate a decompression context");
+        }
+      }
     }
     // Everything is set afresh per frame: the window limit from the header (the one the
     // device accepted), and this frame's own reference, which zstd uses for one frame.
@@ -460,50 +597,95 @@ private:
         return s;
       }
     }
-    if (Status s = sink_.open_output(*head.target); !s) {
-      return s;
-    }
     if (chunk_.size() != options_.chunk_size) {
       chunk_.resize(options_.chunk_size);
     }
     stage_ = Stage::FrameBody;
-    return {};
+    return open_next_outputs();
   }
 
-  // Feeds up to the rest of the current frame to zstd and writes what comes out. Returns
-  // how many bytes of `bytes` belonged to the frame.
+  const ManifestFile &current_output() const { return *target_sorted_[frame_.outputs[output_at_]]; }
+
+  // Opens the current output if none is open, and closes every output that is complete
+  // (empty files included), except the last: its end is checked when the frame ends, so
+  // that a byte beyond it is seen first.
+  Status open_next_outputs() {
+    for (;;) {
+      if (!output_open_) {
+        if (Status s = open_output(current_output()); !s) {
+          return s;
+        }
+        output_open_ = true;
+        output_written_ = 0;
+        output_hash_ = crypto::Sha256();
+      }
+      if (output_written_ < current_output().size || output_at_ + 1 == frame_.outputs.size()) {
+        return {};
+      }
+      if (Status s = close_current_output(); !s) {
+        return s;
+      }
+      ++output_at_;
+    }
+  }
+
+  Status close_current_output() {
+    const ManifestFile &target = current_output();
+    if (output_written_ != target.size) {
+      return make_error(ErrorCode::FileSizeMismatch, target.path + " decompressed to " +
+                                                         std::to_string(output_written_) +
+                                                         " bytes; the manifest says " + std::to_string(target.size));
+    }
+    const Digest digest = output_hash_.finish();
+    if (output_hash_.failed() || crypto::hex_encode(digest) != target.sha256) {
+      return make_error(ErrorCode::FileHashMismatch,
+                        target.path + " decompressed to other content than the manifest's");
+    }
+    output_open_ = false;
+    return sink_.close_output();
+  }
+
+  // Feeds up to the rest of the current frame to zstd and writes what comes out, each
+  // byte to the output it belongs to. Returns how many bytes of `bytes` belonged to the frame.
   Result<std::size_t> feed_frame(ByteView bytes) {
     const std::size_t length = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), frame_remaining_));
     // Only real zstd frames: a skippable frame would make an empty file out of anything.
     for (std::size_t i = 0; i < length && frame_magic_seen_ < sizeof wire::kZstdMagic; ++i, ++frame_magic_seen_) {
       if (bytes[i] != wire::kZstdMagic[frame_magic_seen_]) {
-        return invalid("entry " + frame_.target->path + " does not hold a zstd frame");
+        return invalid("entry " + current_output().path + " does not hold a zstd frame");
       }
     }
     ZSTD_inBuffer input{bytes.data(), length, 0};
     bool frame_ended = false;
     for (;;) {
-      // Never let zstd produce more than one byte beyond the declared size.
-      const std::uint64_t allowed = frame_.target->size - frame_output_ + 1;
+      // Never let zstd produce more than the current output's rest, or, for the last
+      // output, one byte beyond it (which proves a bomb and is not written).
+      const bool last = output_at_ + 1 == frame_.outputs.size();
+      const std::uint64_t rest = current_output().size - output_written_;
+      const std::uint64_t allowed = last ? rest + 1 : rest;
       ZSTD_outBuffer output{chunk_.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk_.size(), allowed)),
                             0};
       const std::size_t result = ZSTD_decompressStream(context_.get(), &output, &input);
       if (ZSTD_isError(result)) {
         return zstd_error(result);
       }
-      // Up to the declared size the bytes are written; a byte beyond it proves the bomb.
-      const std::size_t within = static_cast<std::size_t>(std::min<std::uint64_t>(output.pos, allowed - 1));
+      const std::size_t within = static_cast<std::size_t>(std::min<std::uint64_t>(output.pos, rest));
       if (within > 0) {
         const ByteView produced(chunk_.data(), within);
-        frame_hash_.update(produced);
+        output_hash_.update(produced);
         if (Status s = sink_.write_output(produced); !s) {
           return std::move(s).error();
         }
+        output_written_ += within;
       }
       frame_output_ += output.pos;
-      if (frame_output_ > frame_.target->size) {
-        return make_error(ErrorCode::DecompressionBomb, frame_.target->path + " decompresses beyond its " +
-                                                            std::to_string(frame_.target->size) + " bytes");
+      if (frame_output_ > frame_.output_bytes) {
+        return make_error(ErrorCode::DecompressionBomb, "the frame of " + current_output().path +
+                                                            " decompresses beyond its " +
+                                                            std::to_string(frame_.output_bytes) + " bytes");
+      }
+      if (Status s = open_next_outputs(); !s) {
+        return std::move(s).error();
       }
       if (result == 0) {
         frame_ended = true;
@@ -516,10 +698,10 @@ private:
     }
     frame_remaining_ -= input.pos;
     if (frame_ended && frame_remaining_ > 0) {
-      return invalid("the frame of " + frame_.target->path + " ends before its declared length");
+      return invalid("the frame of " + current_output().path + " ends before its declared length");
     }
     if (!frame_ended && frame_remaining_ == 0) {
-      return invalid("the frame of " + frame_.target->path + " is cut short");
+      return invalid("the frame of " + current_output().path + " is cut short");
     }
     if (frame_ended) {
       if (Status s = end_frame(); !s) {
@@ -531,17 +713,15 @@ private:
 
   Status end_frame() {
     release_reference();
-    const ManifestFile &target = *frame_.target;
-    if (frame_output_ != target.size) {
-      return make_error(ErrorCode::FileSizeMismatch, target.path + " decompressed to " + std::to_string(frame_output_) +
-                                                         " bytes; the manifest says " + std::to_string(target.size));
+    Bytes().swap(prefix_);
+    // The frame ended: the current output must be the last one and complete.
+    if (output_at_ + 1 != frame_.outputs.size()) {
+      const ManifestFile &target = current_output();
+      return make_error(ErrorCode::FileSizeMismatch, "the frame ends in " + target.path + " after " +
+                                                         std::to_string(frame_output_) + " of its " +
+                                                         std::to_string(frame_.output_bytes) + " bytes");
     }
-    const Digest digest = frame_hash_.finish();
-    if (frame_hash_.failed() || crypto::hex_encode(digest) != target.sha256) {
-      return make_error(ErrorCode::FileHashMismatch,
-                        target.path + " decompressed to other content than the manifest's");
-    }
-    if (Status s = sink_.close_output(); !s) {
+    if (Status s = close_current_output(); !s) {
       return s;
     }
     ++entries_done_;
@@ -572,25 +752,31 @@ private:
   DecodeOptions options_;
   const Digest base_digest_;
   const Digest target_digest_;
-  const std::size_t target_file_count_;
+  std::vector<const ManifestFile *> base_sorted_;   // in path order: what indices name
+  std::vector<const ManifestFile *> target_sorted_; // in path order
   std::map<std::string_view, const ManifestFile *> base_files_;
-  std::map<std::string_view, const ManifestFile *> target_files_;
 
   Stage stage_ = Stage::Header;
   Bytes pending_;        // bytes of the header or entry head being gathered
   std::size_t need_ = 0; // how many pending_ bytes the next parse attempt needs
   Header header_;
   std::uint32_t entries_done_ = 0;
-  std::string previous_path_;
+  std::optional<std::size_t> last_output_; // the last target index an entry produced
+  std::vector<bool> produced_;             // per target index: produced by an entry
+  std::size_t next_implied_ = 0;           // the first target index not yet checked for an implied copy
   std::optional<Error> failed_;
 
   std::unique_ptr<ZSTD_DCtx, DCtxDeleter> context_;
   const ManifestFile *reference_ = nullptr; // held from the sink until released
+  Bytes prefix_;                            // several references of one frame, concatenated; empty otherwise
   EntryHead frame_;
   std::uint64_t frame_remaining_ = 0;
   std::size_t frame_magic_seen_ = 0;
-  std::uint64_t frame_output_ = 0;
-  crypto::Sha256 frame_hash_;
+  std::uint64_t frame_output_ = 0; // all the frame's outputs so far
+  std::size_t output_at_ = 0;      // the current output: frame_.outputs[output_at_]
+  bool output_open_ = false;
+  std::uint64_t output_written_ = 0;
+  crypto::Sha256 output_hash_;
   Bytes chunk_;
 };
 

@@ -1,17 +1,23 @@
 // Package deltas: how a device turns the installed version of a package (the base) into
 // another version (the target) from a small download. The byte format is in docs/delta.md.
 //
-// A delta never diffs an archive. It lists every file of the target manifest once, in path
-// order, each either
-//   - a copy of a base file with the same SHA-256 (any path: renames cost nothing), or
-//   - a zstd frame compressed with one base file as its reference ("patch-from"), or with
-//     no reference at all.
+// A delta never diffs an archive. Both sides hold both signed manifests, so a delta says
+// only what the manifests do not: a target file whose base has the same path and SHA-256
+// (an implied copy) is not mentioned at all; every other target file, named by its index
+// in the target manifest's path order, is either
+//   - a copy of a base file with the same SHA-256 elsewhere (a rename: the base file's
+//     index), or
+//   - an output of a zstd frame ("patch-from"). One frame may produce several target files
+//     one after another, compressed against the concatenation of several base files, so
+//     that an edit repeated across files (a library and its minified or slim build) is
+//     paid about once.
 // Removed files are simply not listed. A full download is a delta against the empty base.
 //
-// Each frame has its own, single reference so that applying needs one reference view plus
-// one zstd window at a time, whatever the package's size: the device maps old files, and the
-// decoder's heap stays O(window + chunk). The window is declared in the header and refused
-// above the device's cap before any frame is read.
+// Applying needs, per frame, its references plus one zstd window: one reference is used
+// where it lies (the device maps it); several are copied into one buffer, and then
+// references and outputs together must fit the window. The window is declared in the
+// header and refused above the device's cap before any frame is read, so the decoder's
+// heap is O(window + chunk) whatever the package's size.
 //
 // Base and target are identified by manifest_digest: a delta made against another base is
 // refused before anything is written, and every reference view is hashed before use.
@@ -44,7 +50,7 @@ using crypto::Digest;
 
 // The one codec so far: zstd frames, each with an optional raw-content prefix.
 inline constexpr std::string_view kCodecZstdPrefixV1 = "zstd-prefix-v1";
-inline constexpr std::uint16_t kFormatVersion = 1;
+inline constexpr std::uint16_t kFormatVersion = 2;
 
 // zstd's smallest window; every delta declares at least this.
 inline constexpr unsigned kMinWindowLog = 10;
@@ -68,9 +74,13 @@ struct PlanEntry {
   ManifestFile target;
   Source source = Source::Frame;
   std::optional<ManifestFile> base;
+
+  // A copy from the same path: the manifests say it all, the delta holds no entry for it.
+  bool implied() const { return source == Source::Copy && base && base->path == target.path; }
 };
 
-// One entry per target file, in path order. A copy is chosen when any base file has the
+// One entry per target file, in path order (the encoder leaves implied copies out of the
+// delta and groups frames; see docs/delta.md). A copy is chosen when any base file has the
 // target's hash (the same path first, else the smallest path). Otherwise a frame, whose
 // reference is the base file of the same path, else a base file with the same extension:
 // one whose path equals the target's once hash-like name tokens are removed (a bundle
@@ -82,12 +92,22 @@ std::vector<PlanEntry> plan_delta(const Manifest &base, const Manifest &target);
 // encoder returns. Errors are passed through.
 using FileBytesFn = std::function<Result<ByteView>(const ManifestFile &file)>;
 
+// Where an encoded delta's bytes went, for measurements.
+struct EncodeStats {
+  std::uint64_t header_bytes = 0;
+  std::uint64_t entry_head_bytes = 0; // indices, tags and lengths of the entries
+  std::uint64_t frame_bytes = 0;      // zstd frames
+  std::size_t implied_copies = 0;     // target files the delta does not mention
+};
+
 struct EncodeOptions {
   int compression_level = 19;
   // Frames use the smallest window that holds reference + output, up to this. Beyond it
   // the oldest part of the reference is out of reach: the delta grows, the device's
   // memory does not.
   unsigned max_window_log = kDefaultMaxWindowLog;
+  // When set, filled in by a successful encode_delta.
+  EncodeStats *stats = nullptr;
 };
 
 // Server side. `base` with no files is the empty base. Refuses (InvalidArgument) a target
@@ -128,8 +148,9 @@ struct DecodeOptions {
 //
 // Codes: DeltaInvalid for a malformed delta, another base or target, or a reference that
 // differs from the base manifest; Unsupported for another format version or codec;
-// DeltaWindowTooLarge; PathUnsafe for an entry path outside the path grammar;
-// DecompressionBomb when a frame yields more than its file's size (the extra byte is not
+// DeltaWindowTooLarge; PathUnsafe for a manifest path outside the path grammar (checked
+// again before the sink sees it);
+// DecompressionBomb when a frame yields more than its files' sizes (the extra byte is not
 // written); FileSizeMismatch / FileHashMismatch when a frame's output differs from the
 // manifest. After an error every call returns it again.
 class DeltaReader {

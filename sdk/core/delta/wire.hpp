@@ -17,8 +17,11 @@ inline constexpr std::size_t kMaxCodecNameBytes = 32;
 // Entry source tags. 0 is never valid, so a zeroed region does not parse as an entry.
 inline constexpr std::uint8_t kSourceCopy = 1;
 inline constexpr std::uint8_t kSourceFrame = 2;
-inline constexpr std::uint8_t kNoReference = 0;
-inline constexpr std::uint8_t kHasReference = 1;
+// At most this many references and this many outputs in one frame, so that an entry
+// head stays small (a few KiB) while the reader gathers it.
+inline constexpr std::uint64_t kMaxFrameFiles = 256;
+// A varint of a u64 takes at most 10 bytes (7 bits each).
+inline constexpr std::size_t kMaxVarintBytes = 10;
 
 // Every zstd frame starts with this (little-endian); skippable frames and other formats
 // are refused.
@@ -36,10 +39,22 @@ inline void put_uint(Bytes &out, std::uint64_t value, std::size_t width) {
 inline void put_bytes(Bytes &out, ByteView bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
-// A path or name: u16 length then the bytes. Callers have checked the length limit.
-inline void put_text(Bytes &out, std::string_view text) {
-  put_uint(out, text.size(), 2);
-  put_bytes(out, ByteView(text));
+// LEB128: 7 bits per byte, least significant first, high bit set on all but the last
+// byte. Always the shortest form (the decoder refuses any other).
+inline void put_varint(Bytes &out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<std::uint8_t>(value | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<std::uint8_t>(value));
+}
+inline std::size_t varint_size(std::uint64_t value) {
+  std::size_t size = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++size;
+  }
+  return size;
 }
 
 } // namespace mds::core::delta::wire
