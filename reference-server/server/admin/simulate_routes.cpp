@@ -94,7 +94,8 @@ Response simulate(Storage &storage, targeting::AppInputsCache &cache, const Admi
   }
   const auto &config = (*inputs)->config;
   // The packages a check would offer now, decided as the check decides them.
-  packages::OfferBuilder offer_builder(storage, device->app, device->app_version, std::move(installed.value()));
+  packages::OfferBuilder offer_builder(storage, device->app, device->app_version, std::move(installed.value()),
+                                       &(*inputs)->packages);
 
   const auto now = unix_now_seconds();
   targeting::ReleaseDecider decider(storage, inputs->get());

@@ -109,7 +109,8 @@ Response check(Storage &storage, targeting::AppInputsCache &cache, const ClientA
   std::vector<std::int64_t> config_sources;
   eligible_config.reserve((*inputs)->releases.size());
   config_sources.reserve((*inputs)->releases.size());
-  packages::OfferBuilder offer_builder(storage, device->app, device->app_version, extras->installed);
+  packages::OfferBuilder offer_builder(storage, device->app, device->app_version, extras->installed,
+                                       &(*inputs)->packages);
   for (const auto &prepared : (*inputs)->releases) {
     const auto &release = prepared.release;
     if (!stage_is_live(release.progress.stage)) {

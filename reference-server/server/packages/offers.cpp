@@ -130,6 +130,11 @@ std::vector<std::int64_t> PackageOffers::release_ids() const {
 
 Result<const Package *> OfferBuilder::package(const std::string &id, const std::string &version) {
   const auto key = std::make_pair(id, version);
+  if (published_ != nullptr) {
+    if (auto cached = published_->find(key); cached != published_->end()) {
+      return &cached->second;
+    }
+  }
   auto known = packages_.find(key);
   if (known == packages_.end()) {
     auto loaded = storage_.get_package(app_, id, version);

@@ -53,10 +53,13 @@ struct PackageOffers {
 // one the device has installed is never offered.
 class OfferBuilder {
 public:
-  // `app_version` is what an upgrade must be above.
-  OfferBuilder(Storage &storage, std::string app, std::string app_version, Installed installed)
-      : storage_(storage), app_(std::move(app)), app_version_(std::move(app_version)),
-        installed_(std::move(installed)) {}
+  // `app_version` is what an upgrade must be above. `published` (may be null) holds
+  // packages already read, by (id, version); others are read from storage.
+  using PackageIndex = std::map<std::pair<std::string, std::string>, Package>;
+  OfferBuilder(Storage &storage, std::string app, std::string app_version, Installed installed,
+               const PackageIndex *published = nullptr)
+      : storage_(storage), app_(std::move(app)), app_version_(std::move(app_version)), installed_(std::move(installed)),
+        published_(published) {}
 
   // Adds the offers of one eligible release of kind Package.
   Status add(const Release &release);
@@ -70,8 +73,9 @@ private:
   std::string app_;
   std::string app_version_;
   Installed installed_;
-  std::map<std::pair<std::string, std::string>, Package> packages_; // read once per request
-  std::map<std::string, PackageOffer> by_package_;                  // the best offer per package id
+  const PackageIndex *published_;
+  PackageIndex packages_;                          // read from storage, once per request
+  std::map<std::string, PackageOffer> by_package_; // the best offer per package id
 };
 
 // Writes the answer's "upgrade", "offline" and "hotpatch" members.

@@ -221,6 +221,23 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
         inputs.whitelist_types.emplace(list, whitelist->whitelist.type);
       }
     }
+    if (release.kind == ReleaseKind::Package) {
+      std::vector<PackageRef> members = release.group;
+      if (members.empty()) {
+        members.push_back({release.package_id, release.package_version});
+      }
+      for (const auto &member : members) {
+        auto key = std::make_pair(member.id, member.version);
+        if (inputs.packages.count(key) != 0) {
+          continue;
+        }
+        // A release names only published packages; one that cannot be read is left to
+        // the offer builder, which reads it again and reports the error.
+        if (auto package = storage.get_package(app, member.id, member.version); package) {
+          inputs.packages.emplace(std::move(key), std::move(package.value()));
+        }
+      }
+    }
     inputs.releases.push_back({std::move(release), std::move(targeting.value()), std::move(overlay)});
   }
   return inputs;

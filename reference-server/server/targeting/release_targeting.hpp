@@ -111,6 +111,9 @@ struct PreparedRelease {
 // simulate both start here.
 struct AppInputs {
   std::vector<PreparedRelease> releases;
+  // Every published package a package release names, by (id, version): offers are built
+  // from these without a database read per check.
+  std::map<std::pair<std::string, std::string>, Package> packages;
   AppConfig config;
   WhitelistTypes whitelist_types;
   std::shared_ptr<LookupMemo> memo = std::make_shared<LookupMemo>();
