@@ -2,8 +2,9 @@
 # The end-to-end demo: installs what is missing, builds, then plays the publisher (a key
 # pair, a manifest of the sample H5 app, a signature, a verification, a tampered copy
 # refused), the operator (mds-server on an embedded SQLite, the app registered with the
-# publisher's key and a switch configuration value, all through mdsctl) and the device
-# (the sample client receiving the value, then a change of it).
+# publisher's key, the signed H5 package published and released, a switch configuration
+# value, all through mdsctl) and the device (the sample client installing the package and
+# receiving the value, then version 1.1.0 arriving as a delta, and a change of the value).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,7 +62,13 @@ ctl() { "$bin/mdsctl" --server "$server" --token-file "$work/admin.token" "$@"; 
 step "the operator registers the app with the publisher's public key"
 ctl app create demo --platform android --publisher-key "$work/publisher.key.pub"
 
-step "the operator sets a switch configuration value"
+step "the publisher signs and publishes the H5 package 1.0.0 (the key never leaves this machine)"
+ctl package publish --app demo --kind offline --id h5-app --version 1.0.0 --key "$work/publisher.key" \
+  samples/quickstart/h5-app
+
+step "the operator releases it to every device, and sets a switch configuration value"
+release=$(ctl release create --app demo --package h5-app --version 1.0.0 --stage full)
+echo "release $release"
 ctl config set --app demo welcome.text "Hello from OpenMDS"
 
 client() {
@@ -69,8 +76,19 @@ client() {
     --device-id demo-device-1 --app-version 1.0.0 --trusted-key "$work/publisher.key.pub" "$@"
 }
 
-step "the device syncs (the sample host app, on the SDK's public API)"
+step "the device syncs (the sample host app, on the SDK's public API): package installed, value received"
 client sync
+step "the WebView's request for static/app.js resolves to the verified local file"
+client resolve h5-app static/app.js
+
+step "the publisher ships 1.1.0 (one file changed); the device receives it as a delta"
+cp -r samples/quickstart/h5-app "$work/h5-app-1.1.0"
+printf '\n/* 1.1.0: a changed line */\n' >>"$work/h5-app-1.1.0/static/app.css"
+ctl package publish --app demo --kind offline --id h5-app --version 1.1.0 --key "$work/publisher.key" \
+  "$work/h5-app-1.1.0"
+ctl release create --app demo --package h5-app --version 1.1.0 --stage full >/dev/null
+client sync
+ctl stats "$release"
 
 step "the operator changes the value; the device's next sync receives it"
 ctl config set --app demo welcome.text "Hello again"
