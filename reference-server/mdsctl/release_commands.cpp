@@ -336,7 +336,7 @@ Result<CommandOutput> stats(const Invocation &call) {
     return value != nullptr && value->IsUint64() ? value->GetUint64() : 0;
   };
   const std::uint64_t offered = count("offered");
-  Table table({"STEP", "DEVICES", "OF OFFERED"});
+  Table table({"STEP", "COUNT", "OF OFFERED"});
   const std::pair<const char *, const char *> steps[] = {{"offered", "offered"},
                                                          {"downloaded", "downloaded"},
                                                          {"installed", "installed"},
