@@ -5,6 +5,7 @@
 #ifndef MDS_SERVER_ADMIN_ADMIN_API_HPP
 #define MDS_SERVER_ADMIN_ADMIN_API_HPP
 
+#include "core/json/json.hpp"
 #include "server/http/router.hpp"
 #include "server/packages/publisher.hpp"
 #include "server/storage/blob_store.hpp"
@@ -33,6 +34,10 @@ void add_release_routes(http::Router &router, Storage &storage, const AdminLimit
 void add_config_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
 void add_audit_routes(http::Router &router, Storage &storage);
 void add_simulate_routes(http::Router &router, Storage &storage, const AdminLimits &limits);
+// A release's "package" member: {"id", "version"} for a package release, null otherwise.
+// Shared by the release object and simulate's decisions.
+void write_release_package(core::json::Writer &writer, const Release &release);
+
 void add_package_routes(http::Router &router, Storage &storage, BlobStore &blobs, const AdminLimits &limits,
                         const packages::PublishOptions &publish);
 

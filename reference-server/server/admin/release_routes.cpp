@@ -254,15 +254,7 @@ void write_release(core::json::Writer &writer, const Release &release) {
   put(writer, "id", release.id);
   put(writer, "app", release.app);
   put(writer, "kind", to_string(release.kind));
-  writer.Key("package");
-  if (release.kind == ReleaseKind::Package) {
-    writer.StartObject();
-    put(writer, "id", release.package_id);
-    put(writer, "version", release.package_version);
-    writer.EndObject();
-  } else {
-    writer.Null();
-  }
+  write_release_package(writer, release);
   if (!release.group.empty()) {
     writer.Key("packages");
     writer.StartArray();
@@ -676,6 +668,18 @@ void add_release_routes(http::Router &router, Storage &storage, const AdminLimit
               [&storage](const Request &request) { return get_counters(storage, request); }});
   router.add({"POST", "/v1/admin/releases/{id}/{action}", Access::Admin, BodyMode::Buffered, limits.json_body,
               [&storage, limits](const Request &request) { return change_release(storage, limits, request); }});
+}
+
+void write_release_package(core::json::Writer &writer, const Release &release) {
+  writer.Key("package");
+  if (release.kind != ReleaseKind::Package) {
+    writer.Null();
+    return;
+  }
+  writer.StartObject();
+  put(writer, "id", release.package_id);
+  put(writer, "version", release.package_version);
+  writer.EndObject();
 }
 
 } // namespace mds::server::admin

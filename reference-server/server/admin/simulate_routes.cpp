@@ -21,15 +21,7 @@ void write_decision(core::json::Writer &writer, const Release &release, const ta
   writer.StartObject();
   put(writer, "id", release.id);
   put(writer, "kind", to_string(release.kind));
-  writer.Key("package");
-  if (release.kind == ReleaseKind::Package) {
-    writer.StartObject();
-    put(writer, "id", release.package_id);
-    put(writer, "version", release.package_version);
-    writer.EndObject();
-  } else {
-    writer.Null();
-  }
+  write_release_package(writer, release);
   put(writer, "stage", to_string(release.progress.stage));
   put_percent(writer, "percent", release.progress.percent_bp);
   writer.Key("eligible");
