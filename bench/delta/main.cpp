@@ -432,6 +432,14 @@ Result<std::string> run_command(const cli::CommandLine &line) {
       w.Uint64(stats.header_bytes);
       w.Key("entry_head_bytes");
       w.Uint64(stats.entry_head_bytes);
+      w.Key("frame_entries");
+      w.Uint64(stats.frame_entries);
+      w.Key("frame_bytes");
+      w.Uint64(stats.frame_bytes);
+      w.Key("patch_entries");
+      w.Uint64(stats.patch_entries);
+      w.Key("patch_bytes");
+      w.Uint64(stats.patch_bytes);
       w.Key("plan");
       w.StartObject();
       for (const auto &[kind, count] : plan_counts) {
@@ -466,7 +474,9 @@ Result<std::string> run_command(const cli::CommandLine &line) {
   for (const auto &[kind, count] : plan_counts) {
     text << " " << kind << "=" << count;
   }
-  text << "\ndelta header " << stats.header_bytes << " B, entry heads " << stats.entry_head_bytes << " B\n";
+  text << "\ndelta header " << stats.header_bytes << " B, entry heads " << stats.entry_head_bytes << " B, "
+       << stats.frame_entries << " frames " << stats.frame_bytes << " B, " << stats.patch_entries << " patches "
+       << stats.patch_bytes << " B\n";
   for (int i = 0; i < 2; ++i) {
     const Encoded &r = results[i];
     text << names[i] << ": " << r.bytes << " B, encode " << r.encode_ms << " ms, apply " << r.apply.apply_ms

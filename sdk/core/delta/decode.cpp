@@ -1,4 +1,5 @@
 #include "core/delta/delta.hpp"
+#include "core/delta/patch.hpp"
 #include "core/delta/wire.hpp"
 
 #include "core/crypto/encoding.hpp"
@@ -91,11 +92,17 @@ struct Header {
 
 struct EntryHead {
   bool copy = false;
+  bool patch = false;
   const ManifestFile *base = nullptr;           // the copy's source
   std::vector<std::size_t> outputs;             // target indices, increasing (a copy: one)
   std::vector<const ManifestFile *> references; // a frame's, in prefix order
   std::uint64_t output_bytes = 0;               // a frame's: the sum of its outputs' sizes
   std::uint64_t frame_length = 0;
+  // A patch's: the decoded size and the compressed length of each stream (control, diff,
+  // extra). Its references and further outputs are in its control stream.
+  std::uint64_t stream_sizes[wire::kPatchStreams] = {};
+  std::uint64_t stream_lengths[wire::kPatchStreams] = {};
+  std::uint64_t body_length() const { return stream_lengths[0] + stream_lengths[1] + stream_lengths[2]; }
 };
 
 // A decoder context holding more than this (window buffers of earlier frames) is replaced
@@ -154,10 +161,13 @@ public:
     return {};
   }
 
-  std::size_t codec_memory() const { return (context_ ? ZSTD_sizeof_DCtx(context_.get()) : 0) + prefix_.capacity(); }
+  std::size_t codec_memory() const {
+    return (context_ ? ZSTD_sizeof_DCtx(context_.get()) : 0) + prefix_.capacity() + patch_body_.capacity() +
+           patch_control_.capacity() + patch_diff_.capacity() + patch_extra_.capacity();
+  }
 
 private:
-  enum class Stage { Header, EntryHead, FrameBody, Done };
+  enum class Stage { Header, EntryHead, FrameBody, PatchBody, Done };
 
   Status consume(ByteView bytes) {
     std::size_t offset = 0;
@@ -165,6 +175,19 @@ private:
       const ByteView rest(bytes.data() + offset, bytes.size() - offset);
       if (stage_ == Stage::Done) {
         return invalid("bytes follow the last entry");
+      }
+      if (stage_ == Stage::PatchBody) {
+        // A patch's body is gathered whole (its length was checked against the window).
+        const std::size_t take =
+            static_cast<std::size_t>(std::min<std::uint64_t>(rest.size(), frame_.body_length() - patch_body_.size()));
+        patch_body_.insert(patch_body_.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(take));
+        offset += take;
+        if (patch_body_.size() == frame_.body_length()) {
+          if (Status s = apply_patch(); !s) {
+            return s;
+          }
+        }
+        continue;
       }
       if (stage_ == Stage::FrameBody) {
         Result<std::size_t> used = feed_frame(rest);
@@ -325,6 +348,9 @@ private:
       ++entries_done_;
       return next_entry();
     }
+    if (head.patch) {
+      return start_patch(std::move(head));
+    }
     return start_frame(std::move(head));
   }
 
@@ -380,14 +406,18 @@ private:
     return found != base_files_.end() && found->second->sha256 == target.sha256;
   }
 
-  // A count of references or outputs in a frame: 0 to wire::kMaxFrameFiles.
-  static Parsed parse_count(Cursor &cursor, std::uint64_t &count, const char *what, Error &error) {
+  // A count of references or outputs: 0 to `limit`. The varints it announces take at
+  // least one byte each: asking for them at once keeps the gathering of a long head linear.
+  static Parsed parse_count(Cursor &cursor, std::uint64_t &count, std::uint64_t limit, const char *what, Error &error) {
     if (const Parsed p = parse_varint(cursor, count, what, error); p != Parsed::Complete) {
       return p;
     }
-    if (count > wire::kMaxFrameFiles) {
-      error = invalid(std::to_string(count) + " " + what + ", above " + std::to_string(wire::kMaxFrameFiles));
+    if (count > limit) {
+      error = invalid(std::to_string(count) + " " + what + ", above " + std::to_string(limit));
       return Parsed::Failed;
+    }
+    if (!cursor.has(static_cast<std::size_t>(count))) {
+      return Parsed::NeedMore;
     }
     return Parsed::Complete;
   }
@@ -412,12 +442,17 @@ private:
       }
       return Parsed::Complete;
     }
-    if (source != wire::kSourceFrame) {
+    if (source != wire::kSourceFrame && source != wire::kSourcePatch) {
       error = invalid("entry " + first.path + " has an unknown source " + std::to_string(source));
       return Parsed::Failed;
     }
+    if (source == wire::kSourcePatch) {
+      head.patch = true;
+      return parse_patch_lengths(cursor, head, error);
+    }
     std::uint64_t reference_count = 0;
-    if (const Parsed p = parse_count(cursor, reference_count, "references", error); p != Parsed::Complete) {
+    if (const Parsed p = parse_count(cursor, reference_count, wire::kMaxFrameFiles, "references", error);
+        p != Parsed::Complete) {
       return p;
     }
     std::uint64_t reference_bytes = 0;
@@ -430,7 +465,8 @@ private:
       reference_bytes += reference->size;
     }
     std::uint64_t output_count = 0;
-    if (const Parsed p = parse_count(cursor, output_count, "outputs", error); p != Parsed::Complete) {
+    if (const Parsed p = parse_count(cursor, output_count, wire::kMaxFrameFiles, "outputs", error);
+        p != Parsed::Complete) {
       return p;
     }
     if (output_count == 0) {
@@ -462,6 +498,48 @@ private:
       error = invalid("entry " + first.path + " has a frame of " + std::to_string(head.frame_length) + " bytes for " +
                       std::to_string(head.output_bytes) + " bytes of output");
       return Parsed::Failed;
+    }
+    return Parsed::Complete;
+  }
+
+  // A patch's head: the decoded size and then the compressed length of each stream.
+  // Everything it holds while it is applied, its compressed body and its decoded streams,
+  // must fit the window.
+  Parsed parse_patch_lengths(Cursor &cursor, EntryHead &head, Error &error) const {
+    const std::string &path = target_sorted_[head.outputs.front()]->path;
+    const std::uint64_t window = std::uint64_t{1} << header_.window_log;
+    std::uint64_t held = 0;
+    for (std::uint64_t &size : head.stream_sizes) {
+      if (const Parsed p = parse_varint(cursor, size, "stream size", error); p != Parsed::Complete) {
+        return p;
+      }
+      if (size > window - held) {
+        error = invalid("entry " + path + " has patch streams beyond its 2^" + std::to_string(header_.window_log) +
+                        " byte window");
+        return Parsed::Failed;
+      }
+      held += size;
+    }
+    if (head.stream_sizes[0] == 0) {
+      error = invalid("entry " + path + " is a patch without a control stream");
+      return Parsed::Failed;
+    }
+    for (std::size_t i = 0; i < wire::kPatchStreams; ++i) {
+      std::uint64_t &length = head.stream_lengths[i];
+      if (const Parsed p = parse_varint(cursor, length, "stream length", error); p != Parsed::Complete) {
+        return p;
+      }
+      // An empty stream has no frame; any other is one zstd frame within zstd's bound.
+      const std::uint64_t size = head.stream_sizes[i];
+      const bool fits =
+          size == 0 ? length == 0
+                    : length >= sizeof wire::kZstdMagic && length <= ZSTD_compressBound(static_cast<std::size_t>(size));
+      if (!fits || length > window - held) {
+        error = invalid("entry " + path + " has a stream of " + std::to_string(length) + " bytes for " +
+                        std::to_string(size) + " bytes");
+        return Parsed::Failed;
+      }
+      held += length;
     }
     return Parsed::Complete;
   }
@@ -728,6 +806,335 @@ private:
     return next_entry();
   }
 
+  // ---- patches ----
+
+  Status start_patch(EntryHead head) {
+    frame_ = std::move(head);
+    frame_output_ = 0;
+    output_at_ = 0;
+    output_written_ = 0;
+    output_open_ = false;
+    patch_body_.clear();
+    patch_body_.reserve(static_cast<std::size_t>(frame_.body_length()));
+    stage_ = Stage::PatchBody;
+    return {};
+  }
+
+  // Decodes one stream of a patch: exactly one zstd frame of exactly `size` bytes. zstd
+  // is given room for one byte more, so that a frame yielding more is seen and refused.
+  Status decode_stream(ByteView frame, std::uint64_t size, Bytes &out) {
+    out.clear();
+    if (size == 0) {
+      return {};
+    }
+    if (std::memcmp(frame.data(), wire::kZstdMagic, sizeof wire::kZstdMagic) != 0 ||
+        ZSTD_findFrameCompressedSize(frame.data(), frame.size()) != frame.size()) {
+      return invalid("a patch stream of entry " + current_output().path + " is not one zstd frame");
+    }
+    out.resize(static_cast<std::size_t>(size) + 1);
+    const std::size_t result = ZSTD_decompressDCtx(context_.get(), out.data(), out.size(), frame.data(), frame.size());
+    if (ZSTD_isError(result) && ZSTD_getErrorCode(result) == ZSTD_error_dstSize_tooSmall) {
+      return make_error(ErrorCode::DecompressionBomb, "a patch stream of entry " + current_output().path +
+                                                          " decompresses beyond its " + std::to_string(size) +
+                                                          " bytes");
+    }
+    if (Status s = zstd_check(result); !s) {
+      return s;
+    }
+    if (result != size) {
+      return make_error(result > size ? ErrorCode::DecompressionBomb : ErrorCode::DeltaInvalid,
+                        "a patch stream of entry " + current_output().path + " decompresses to " +
+                            std::to_string(result) + " bytes instead of " + std::to_string(size));
+    }
+    out.resize(static_cast<std::size_t>(size));
+    return {};
+  }
+
+  // The lists at the start of a patch's control stream: its references (the first base
+  // index, then the gap to each next, so strictly increasing) and its further outputs.
+  Status parse_patch_lists(Cursor &control) {
+    const std::string path = current_output().path;
+    const auto malformed = [&] { return invalid("entry " + path + " has a malformed patch control stream"); };
+    std::uint64_t count = 0;
+    if (control.varint(count) != Parsed::Complete) {
+      return malformed();
+    }
+    if (count == 0 || count > wire::kMaxPatchFiles) {
+      return invalid("entry " + path + " is a patch of " + std::to_string(count) + " references");
+    }
+    std::uint64_t next = 0; // the smallest base index the next reference may have
+    for (std::uint64_t i = 0; i < count; ++i) {
+      std::uint64_t gap = 0;
+      if (control.varint(gap) != Parsed::Complete) {
+        return malformed();
+      }
+      if (gap >= base_sorted_.size() - std::min<std::uint64_t>(next, base_sorted_.size())) {
+        return invalid("entry " + path + " refers to a base file beyond the base's " +
+                       std::to_string(base_sorted_.size()));
+      }
+      frame_.references.push_back(base_sorted_[static_cast<std::size_t>(next + gap)]);
+      next += gap + 1;
+    }
+    if (control.varint(count) != Parsed::Complete) {
+      return malformed();
+    }
+    if (count == 0 || count > wire::kMaxPatchFiles) {
+      return invalid("entry " + path + " is a patch of " + std::to_string(count) + " outputs");
+    }
+    for (std::uint64_t i = 1; i < count; ++i) {
+      Error error;
+      const Parsed parsed = parse_output(control, frame_.outputs.back(), frame_, error);
+      if (parsed == Parsed::NeedMore) {
+        return malformed();
+      }
+      if (parsed == Parsed::Failed) {
+        return error;
+      }
+    }
+    last_output_ = frame_.outputs.back();
+    for (const std::size_t index : frame_.outputs) {
+      produced_[index] = true;
+    }
+    return {};
+  }
+
+  // The diff stream's sections: its run count, gaps, run lengths and bytes. Each must
+  // parse and the bytes must be exactly the runs' total.
+  Status parse_patch_diff() {
+    const std::string &path = current_output().path;
+    diff_runs_left_ = 0;
+    diff_run_left_ = 0;
+    if (patch_diff_.empty()) {
+      return {};
+    }
+    Cursor scan(patch_diff_);
+    std::uint64_t count = 0;
+    if (scan.varint(count) != Parsed::Complete || count == 0 || count > patch_diff_.size()) {
+      return invalid("entry " + path + " has a malformed diff stream");
+    }
+    const std::size_t gaps_at = scan.position();
+    std::uint64_t value = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      if (scan.varint(value) != Parsed::Complete) {
+        return invalid("entry " + path + " has a malformed diff stream");
+      }
+    }
+    const std::size_t lengths_at = scan.position();
+    std::uint64_t total = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      if (scan.varint(value) != Parsed::Complete || value == 0 || value > patch_diff_.size() - total) {
+        return invalid("entry " + path + " has a malformed diff stream");
+      }
+      total += value;
+    }
+    if (patch_diff_.size() - scan.position() != total) {
+      return invalid("entry " + path + " has a diff stream of other length than its runs");
+    }
+    diff_gaps_ = Cursor(ByteView(patch_diff_.data() + gaps_at, lengths_at - gaps_at));
+    diff_lengths_ = Cursor(ByteView(patch_diff_.data() + lengths_at, scan.position() - lengths_at));
+    diff_bytes_at_ = scan.position();
+    diff_runs_left_ = count;
+    return next_diff_run();
+  }
+
+  // Moves to the next run of the diff stream: where it starts among the copied bytes.
+  Status next_diff_run() {
+    if (diff_runs_left_ == 0) {
+      return {};
+    }
+    --diff_runs_left_;
+    std::uint64_t gap = 0;
+    (void)diff_gaps_.varint(gap); // both parsed in parse_patch_diff
+    (void)diff_lengths_.varint(diff_run_left_);
+    if (gap > UINT64_MAX - diff_run_start_) {
+      return invalid("entry " + current_output().path + " has a diff run beyond its copied bytes");
+    }
+    diff_run_start_ += gap;
+    return {};
+  }
+
+  // Adds the diff runs to `length` copied bytes in chunk_, the ones at copied byte
+  // `copied` onwards.
+  Status add_diff(std::uint64_t copied, std::size_t length) {
+    const std::uint64_t end = copied + length;
+    while (diff_run_left_ > 0 && diff_run_start_ < end) {
+      // A run starts at or after `copied`: runs before it were added by earlier chunks.
+      const auto from = static_cast<std::size_t>(std::max(diff_run_start_, copied) - copied);
+      const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(diff_run_left_, end - copied - from));
+      for (std::size_t i = 0; i < count; ++i) {
+        chunk_[from + i] = static_cast<std::uint8_t>(chunk_[from + i] + patch_diff_[diff_bytes_at_ + i]);
+      }
+      diff_bytes_at_ += count;
+      diff_run_left_ -= count;
+      diff_run_start_ = copied + from + count;
+      if (diff_run_left_ == 0) {
+        if (Status s = next_diff_run(); !s) {
+          return s;
+        }
+      }
+    }
+    return {};
+  }
+
+  // Runs a patch whose body is all there: its three streams are decoded whole (their sizes
+  // fit the window), then its instructions copy reference bytes (plus the diff runs) and
+  // extra bytes into the outputs in index order. One reference is held at a time; each is
+  // hashed the first time it is opened (every output is verified by its own hash anyway).
+  Status apply_patch() {
+    std::size_t at = 0;
+    Bytes *const streams[wire::kPatchStreams] = {&patch_control_, &patch_diff_, &patch_extra_};
+    for (std::size_t i = 0; i < wire::kPatchStreams; ++i) {
+      const auto length = static_cast<std::size_t>(frame_.stream_lengths[i]);
+      if (Status s = decode_stream(ByteView(patch_body_.data() + at, length), frame_.stream_sizes[i], *streams[i]);
+          !s) {
+        return s;
+      }
+      at += length;
+    }
+    Bytes().swap(patch_body_);
+    Cursor control(patch_control_);
+    if (Status s = parse_patch_lists(control); !s) {
+      return s;
+    }
+    diff_run_start_ = 0;
+    if (Status s = parse_patch_diff(); !s) {
+      return s;
+    }
+    patch_starts_.clear();
+    patch_verified_.assign(frame_.references.size(), false);
+    std::uint64_t total = 0; // the references' bytes, concatenated in the listed order
+    for (const ManifestFile *file : frame_.references) {
+      patch_starts_.push_back(total);
+      total += file->size;
+    }
+    if (chunk_.size() != options_.chunk_size) {
+      chunk_.resize(options_.chunk_size);
+    }
+    if (Status s = open_next_outputs(); !s) {
+      return s;
+    }
+    std::uint64_t position = 0; // in the concatenation of the references
+    std::uint64_t copied = 0;   // bytes copied so far: the diff runs' coordinates
+    std::size_t extra_at = 0;
+    while (control.position() < patch_control_.size()) {
+      std::uint64_t copy = 0;
+      std::uint64_t extra = 0;
+      std::uint64_t seek = 0;
+      if (control.varint(copy) != Parsed::Complete || control.varint(extra) != Parsed::Complete ||
+          control.varint(seek) != Parsed::Complete) {
+        return invalid("entry " + current_output().path + " has a malformed patch instruction");
+      }
+      if (copy > total - position || copy > frame_.output_bytes - frame_output_) {
+        return invalid("entry " + current_output().path + " copies beyond its references or outputs");
+      }
+      while (copy > 0) {
+        Result<ByteView> view = patch_reference_at(position);
+        if (!view) {
+          return std::move(view).error();
+        }
+        const auto within = static_cast<std::size_t>(position - patch_starts_[patch_current_]);
+        const auto length =
+            static_cast<std::size_t>(std::min<std::uint64_t>({copy, chunk_.size(), view->size() - within}));
+        std::memcpy(chunk_.data(), view->data() + within, length);
+        if (Status s = add_diff(copied, length); !s) {
+          return s;
+        }
+        if (Status s = emit(ByteView(chunk_.data(), length)); !s) {
+          return s;
+        }
+        copy -= length;
+        position += length;
+        copied += length;
+      }
+      if (extra > patch_extra_.size() - extra_at) {
+        return invalid("entry " + current_output().path + " uses more extra bytes than it has");
+      }
+      for (std::size_t left = static_cast<std::size_t>(extra); left > 0;) {
+        const std::size_t length = std::min(left, chunk_.size());
+        if (Status s = emit(ByteView(patch_extra_.data() + extra_at, length)); !s) {
+          return s;
+        }
+        extra_at += length;
+        left -= length;
+      }
+      const std::int64_t step = patch::unzigzag(seek);
+      if ((step < 0 && static_cast<std::uint64_t>(-(step + 1)) >= position) ||
+          (step > 0 && static_cast<std::uint64_t>(step) > total - position)) {
+        return invalid("entry " + current_output().path + " seeks outside its references");
+      }
+      position = static_cast<std::uint64_t>(static_cast<std::int64_t>(position) + step);
+    }
+    if (diff_run_left_ > 0 || extra_at != patch_extra_.size()) {
+      return invalid("entry " + current_output().path + " leaves diff or extra bytes unused");
+    }
+    if (frame_output_ != frame_.output_bytes) {
+      return make_error(ErrorCode::FileSizeMismatch, "the patch of entry " + current_output().path + " ends after " +
+                                                         std::to_string(frame_output_) + " of its " +
+                                                         std::to_string(frame_.output_bytes) + " bytes");
+    }
+    release_reference();
+    Bytes().swap(patch_control_);
+    Bytes().swap(patch_diff_);
+    Bytes().swap(patch_extra_);
+    if (Status s = close_current_output(); !s) {
+      return s;
+    }
+    ++entries_done_;
+    return next_entry();
+  }
+
+  // The reference holding `position` (below the references' total), opened from the sink
+  // if it is not the one held; the one held before is released.
+  Result<ByteView> patch_reference_at(std::uint64_t position) {
+    const auto index = static_cast<std::size_t>(std::upper_bound(patch_starts_.begin(), patch_starts_.end(), position) -
+                                                patch_starts_.begin() - 1);
+    if (reference_ != nullptr && index == patch_current_) {
+      return patch_view_;
+    }
+    release_reference();
+    const ManifestFile &file = *frame_.references[index];
+    if (Status s = check_path(file); !s) {
+      return std::move(s).error();
+    }
+    Result<ByteView> view = sink_.open_reference(file);
+    if (!view) {
+      return view;
+    }
+    reference_ = &file;
+    patch_current_ = index;
+    patch_view_ = *view;
+    if (view->size() != file.size ||
+        (!patch_verified_[index] && crypto::hex_encode(crypto::sha256(*view)) != file.sha256)) {
+      return invalid("the installed " + file.path + " differs from the base manifest");
+    }
+    patch_verified_[index] = true;
+    return view;
+  }
+
+  // Writes bytes a patch produced to the outputs they belong to, in order.
+  Status emit(ByteView bytes) {
+    while (!bytes.empty()) {
+      const std::uint64_t rest = current_output().size - output_written_;
+      const auto length = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), rest));
+      if (length == 0) {
+        return make_error(ErrorCode::DecompressionBomb,
+                          "the patch of entry " + current_output().path + " produces more than its outputs");
+      }
+      const ByteView produced(bytes.data(), length);
+      output_hash_.update(produced);
+      if (Status s = sink_.write_output(produced); !s) {
+        return s;
+      }
+      output_written_ += length;
+      frame_output_ += length;
+      bytes = ByteView(bytes.data() + length, bytes.size() - length);
+      if (Status s = open_next_outputs(); !s) {
+        return s;
+      }
+    }
+    return {};
+  }
+
   // ---- zstd ----
 
   static Error zstd_error(std::size_t code) {
@@ -769,6 +1176,24 @@ private:
   std::unique_ptr<ZSTD_DCtx, DCtxDeleter> context_;
   const ManifestFile *reference_ = nullptr; // held from the sink until released
   Bytes prefix_;                            // several references of one frame, concatenated; empty otherwise
+  // A patch's compressed body and decoded streams, its references' offsets in their
+  // concatenation, which of them were hashed, and the one held (in reference_).
+  Bytes patch_body_;
+  Bytes patch_control_;
+  Bytes patch_diff_;
+  Bytes patch_extra_;
+  std::vector<std::uint64_t> patch_starts_;
+  std::vector<bool> patch_verified_;
+  std::size_t patch_current_ = 0;
+  ByteView patch_view_;
+  // Its diff runs: cursors over their gaps and lengths, the next byte, the current run's
+  // start (in copied bytes) and what is left of it, and the runs not yet started.
+  Cursor diff_gaps_{ByteView()};
+  Cursor diff_lengths_{ByteView()};
+  std::size_t diff_bytes_at_ = 0;
+  std::uint64_t diff_run_start_ = 0;
+  std::uint64_t diff_run_left_ = 0;
+  std::uint64_t diff_runs_left_ = 0;
   EntryHead frame_;
   std::uint64_t frame_remaining_ = 0;
   std::size_t frame_magic_seen_ = 0;

@@ -97,7 +97,10 @@ struct EncodeStats {
   std::uint64_t header_bytes = 0;
   std::uint64_t entry_head_bytes = 0; // indices, tags and lengths of the entries
   std::uint64_t frame_bytes = 0;      // zstd frames
-  std::size_t implied_copies = 0;     // target files the delta does not mention
+  std::uint64_t patch_bytes = 0;      // patch entries' compressed streams
+  std::size_t frame_entries = 0;
+  std::size_t patch_entries = 0;
+  std::size_t implied_copies = 0; // target files the delta does not mention
 };
 
 struct EncodeOptions {
@@ -106,6 +109,9 @@ struct EncodeOptions {
   // the oldest part of the reference is out of reach: the delta grows, the device's
   // memory does not.
   unsigned max_window_log = kDefaultMaxWindowLog;
+  // Whether a group of files may travel as a patch entry (approximate matches against its
+  // references) when that is smaller than its zstd frame.
+  bool patch_entries = true;
   // When set, filled in by a successful encode_delta.
   EncodeStats *stats = nullptr;
 };

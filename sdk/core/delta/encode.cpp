@@ -1,4 +1,5 @@
 #include "core/delta/delta.hpp"
+#include "core/delta/patch.hpp"
 #include "core/delta/wire.hpp"
 
 #include "core/crypto/encoding.hpp"
@@ -7,6 +8,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +22,11 @@ struct CCtxDeleter {
   void operator()(ZSTD_CCtx *context) const noexcept { ZSTD_freeCCtx(context); }
 };
 using CCtxPtr = std::unique_ptr<ZSTD_CCtx, CCtxDeleter>;
+
+// A patch's streams are decoded in one call each into buffers of their declared sizes, so
+// their frames' windows do not add to the device's memory; this only keeps within zstd's
+// own limits.
+constexpr unsigned kPatchStreamMaxWindowLog = 27;
 
 // The smallest k with 2^k >= value.
 unsigned ceil_log2(std::uint64_t value) {
@@ -45,14 +52,11 @@ unsigned frame_window_log(const FrameGroup &group, unsigned max_window_log) {
   return std::clamp(ceil_log2(group.reference_bytes + group.output_bytes), kMinWindowLog, max_window_log);
 }
 
-// Puts the plan's frames, in target order, into as few zstd frames as the window allows:
-// a later file then finds an edit already made in an earlier one (jquery.js and
-// jquery.slim.js, a stylesheet and its minified copy), and small files share one frame's
-// overhead. A group holds its references and outputs within 2^max_window_log bytes, so the
-// device's copy of several references plus zstd's window stays within the declared
-// window; a file too large for that travels alone with its one reference, mapped.
-std::vector<FrameGroup> group_frames(const std::vector<PlanEntry> &plan, unsigned max_window_log) {
-  const std::uint64_t budget = std::uint64_t{1} << max_window_log;
+// Puts the plan's frames, in target order, into groups, each as large as `fits` allows and
+// of at most `max_files` outputs and as many references. A group's outputs never span a
+// copy entry (entries are in output order), only implied copies.
+template <typename Fits>
+std::vector<FrameGroup> group_files(const std::vector<PlanEntry> &plan, std::uint64_t max_files, const Fits &fits) {
   std::vector<FrameGroup> groups;
   FrameGroup group;
   for (std::size_t i = 0; i < plan.size(); ++i) {
@@ -61,8 +65,6 @@ std::vector<FrameGroup> group_frames(const std::vector<PlanEntry> &plan, unsigne
       continue;
     }
     if (entry.source == PlanEntry::Source::Copy) {
-      // Entries follow one another in target order: a frame's outputs never span another
-      // entry, only implied copies.
       if (!group.outputs.empty()) {
         groups.push_back(std::move(group));
         group = FrameGroup();
@@ -72,10 +74,10 @@ std::vector<FrameGroup> group_frames(const std::vector<PlanEntry> &plan, unsigne
     const bool new_reference =
         entry.base && std::none_of(group.references.begin(), group.references.end(),
                                    [&](const ManifestFile *file) { return file->path == entry.base->path; });
-    const std::uint64_t added = entry.target.size + (new_reference ? entry.base->size : 0);
+    const std::uint64_t added_reference = new_reference ? entry.base->size : 0;
     if (!group.outputs.empty() &&
-        (group.reference_bytes + group.output_bytes + added > budget || group.outputs.size() == wire::kMaxFrameFiles ||
-         (new_reference && group.references.size() == wire::kMaxFrameFiles))) {
+        (!fits(group, entry.target.size, added_reference) || group.outputs.size() == max_files ||
+         (new_reference && group.references.size() == max_files))) {
       groups.push_back(std::move(group));
       group = FrameGroup();
     }
@@ -90,6 +92,32 @@ std::vector<FrameGroup> group_frames(const std::vector<PlanEntry> &plan, unsigne
     groups.push_back(std::move(group));
   }
   return groups;
+}
+
+// Frames: as few as the window allows. A later file then finds an edit already made in an
+// earlier one (jquery.js and jquery.slim.js, a stylesheet and its minified copy), and small
+// files share one frame's overhead. A group holds its references and outputs within
+// 2^max_window_log bytes, so the device's copy of several references plus zstd's window
+// stays within the declared window; a file too large for that travels alone with its one
+// reference, mapped.
+std::vector<FrameGroup> group_frames(const std::vector<PlanEntry> &plan, unsigned max_window_log) {
+  const std::uint64_t budget = std::uint64_t{1} << max_window_log;
+  return group_files(plan, wire::kMaxFrameFiles,
+                     [budget](const FrameGroup &group, std::uint64_t output, std::uint64_t reference) {
+                       return group.reference_bytes + group.output_bytes + output + reference <= budget;
+                     });
+}
+
+// Patches: the device holds one reference at a time and streams the diff bytes, so a group
+// is bounded by what the encoder holds (its references and outputs, each within twice the
+// window) rather than by the device's window. One large group lets the new bytes of a fix
+// repeated across files (a library's builds and their source maps) be compressed together.
+std::vector<FrameGroup> group_patches(const std::vector<PlanEntry> &plan, unsigned max_window_log) {
+  const std::uint64_t budget = std::uint64_t{2} << max_window_log;
+  return group_files(plan, wire::kMaxPatchFiles,
+                     [budget](const FrameGroup &group, std::uint64_t output, std::uint64_t reference) {
+                       return group.output_bytes + output <= budget && group.reference_bytes + reference <= budget;
+                     });
 }
 
 // Fetches a file's bytes and checks them against the manifest entry that names them: a
@@ -157,6 +185,292 @@ Status compress_frame(ZSTD_CCtx *context, ByteView reference, ByteView input, un
   return {};
 }
 
+// One way of writing the delta's entries: the bytes after the header, the window they
+// need, and where the bytes went.
+struct Pass {
+  Bytes entries;
+  std::uint64_t entry_count = 0;
+  unsigned window_log = kMinWindowLog;
+  EncodeStats stats;
+};
+
+// Writes the entries of one grouping. Files are fetched per group (and checked against
+// their manifest entries), so the encoder holds one group's files at a time.
+class Encoder {
+public:
+  Encoder(const std::vector<PlanEntry> &plan, const std::map<std::string_view, std::uint64_t> &base_index,
+          const FileBytesFn &base_bytes, const FileBytesFn &target_bytes, const EncodeOptions &options,
+          ZSTD_CCtx *context)
+      : plan_(plan), base_index_(base_index), base_bytes_(base_bytes), target_bytes_(target_bytes), options_(options),
+        context_(context) {}
+
+  // Frames, each replaced by a patch of the same files when that is smaller; or, with
+  // `patches_only`, patches alone (a group that needs more than the window is split).
+  Result<Pass> run(const std::vector<FrameGroup> &groups, bool patches_only) {
+    Pass pass;
+    next_index_ = 0;
+    gave_up_ = false;
+    std::map<std::size_t, const FrameGroup *> group_at;
+    for (const FrameGroup &group : groups) {
+      group_at.emplace(group.outputs.front(), &group);
+    }
+    for (std::size_t index = 0; index < plan_.size(); ++index) {
+      const PlanEntry &entry = plan_[index];
+      if (entry.implied()) {
+        ++pass.stats.implied_copies;
+        continue;
+      }
+      if (entry.source == PlanEntry::Source::Copy) {
+        const std::size_t head_start = pass.entries.size();
+        put_output(pass.entries, index);
+        wire::put_u8(pass.entries, wire::kSourceCopy);
+        wire::put_varint(pass.entries, base_index_.at(entry.base->path));
+        pass.stats.entry_head_bytes += pass.entries.size() - head_start;
+        ++pass.entry_count;
+        continue;
+      }
+      const auto found = group_at.find(index);
+      if (found == group_at.end()) {
+        continue; // a later output of a group already written
+      }
+      Status status = patches_only ? write_patches(*found->second, pass) : write_best(*found->second, pass);
+      if (!status) {
+        return std::move(status).error();
+      }
+    }
+    return pass;
+  }
+
+  // Whether the last run of patches alone gave up: a group without references, or a file
+  // whose patch cannot fit the window alone.
+  bool gave_up() const { return gave_up_; }
+
+private:
+  // Each output is written as the number of target files passed over since the previous
+  // one; plan positions are target indices.
+  void put_output(Bytes &out, std::size_t index) {
+    wire::put_varint(out, index - next_index_);
+    next_index_ = index + 1;
+  }
+
+  // The head frames and patches share: first output, source, references, further outputs.
+  void put_head(Bytes &out, const FrameGroup &group, std::uint8_t source) {
+    put_output(out, group.outputs.front());
+    wire::put_u8(out, source);
+    wire::put_varint(out, group.references.size());
+    for (const ManifestFile *file : group.references) {
+      wire::put_varint(out, base_index_.at(file->path));
+    }
+    wire::put_varint(out, group.outputs.size());
+    for (std::size_t i = 1; i < group.outputs.size(); ++i) {
+      put_output(out, group.outputs[i]);
+    }
+  }
+
+  // The concatenation of `files`' bytes: a view of the one file, or a copy into `buffer`.
+  Result<ByteView> gather(const std::vector<const ManifestFile *> &files, const FileBytesFn &bytes_of, Bytes &buffer) {
+    ByteView view;
+    buffer.clear();
+    for (const ManifestFile *file : files) {
+      Result<ByteView> bytes = checked_bytes(bytes_of, *file);
+      if (!bytes) {
+        return bytes;
+      }
+      if (files.size() == 1) {
+        view = *bytes;
+      } else {
+        wire::put_bytes(buffer, *bytes);
+        view = ByteView(buffer);
+      }
+    }
+    return view;
+  }
+
+  Result<ByteView> gather_outputs(const FrameGroup &group) {
+    std::vector<const ManifestFile *> files;
+    for (const std::size_t output : group.outputs) {
+      files.push_back(&plan_[output].target);
+    }
+    return gather(files, target_bytes_, input_buffer_);
+  }
+
+  Status write_best(const FrameGroup &group, Pass &pass) {
+    Result<ByteView> reference = gather(group.references, base_bytes_, reference_buffer_);
+    if (!reference) {
+      return std::move(reference).error();
+    }
+    Result<ByteView> input = gather_outputs(group);
+    if (!input) {
+      return std::move(input).error();
+    }
+    const std::size_t outputs_from = next_index_;
+    Bytes frame_entry;
+    put_head(frame_entry, group, wire::kSourceFrame);
+    // The frame's length precedes it as a varint: compress first, then write both.
+    Bytes frame;
+    const unsigned frame_window = frame_window_log(group, options_.max_window_log);
+    if (Status s = compress_frame(context_, *reference, *input, frame_window, options_.compression_level, frame); !s) {
+      return s;
+    }
+    wire::put_varint(frame_entry, frame.size());
+    const std::size_t frame_head = frame_entry.size();
+    wire::put_bytes(frame_entry, frame);
+    if (options_.patch_entries && !group.references.empty()) {
+      next_index_ = outputs_from;
+      Patch patch;
+      if (Status s = make_patch(group, *input, patch); !s) {
+        return s;
+      }
+      if (patch.window_log <= options_.max_window_log && patch.entry.size() < frame_entry.size()) {
+        add_patch(patch, pass);
+        return {};
+      }
+    }
+    pass.window_log = std::max(pass.window_log, frame_window);
+    pass.stats.entry_head_bytes += frame_head;
+    pass.stats.frame_bytes += frame.size();
+    ++pass.stats.frame_entries;
+    ++pass.entry_count;
+    wire::put_bytes(pass.entries, frame_entry);
+    return {};
+  }
+
+  Status write_patches(const FrameGroup &group, Pass &pass) {
+    if (gave_up_) {
+      return {};
+    }
+    if (group.references.empty()) {
+      gave_up_ = true;
+      return {};
+    }
+    Result<ByteView> input = gather_outputs(group);
+    if (!input) {
+      return std::move(input).error();
+    }
+    const std::size_t outputs_from = next_index_;
+    Patch patch;
+    if (Status s = make_patch(group, *input, patch); !s) {
+      return s;
+    }
+    if (patch.window_log <= options_.max_window_log) {
+      add_patch(patch, pass);
+      return {};
+    }
+    // Too many new bytes to hold at once: two patches of half the files each.
+    next_index_ = outputs_from;
+    if (group.outputs.size() == 1) {
+      gave_up_ = true;
+      return {};
+    }
+    const std::size_t half = group.outputs.size() / 2;
+    for (const auto &[from, to] : {std::pair<std::size_t, std::size_t>{0, half}, {half, group.outputs.size()}}) {
+      FrameGroup part;
+      for (std::size_t i = from; i < to; ++i) {
+        const PlanEntry &entry = plan_[group.outputs[i]];
+        part.outputs.push_back(group.outputs[i]);
+        part.output_bytes += entry.target.size;
+        if (entry.base &&
+            std::find(part.references.begin(), part.references.end(), &*entry.base) == part.references.end()) {
+          part.references.push_back(&*entry.base);
+          part.reference_bytes += entry.base->size;
+        }
+      }
+      if (Status s = write_patches(part, pass); !s) {
+        return s;
+      }
+    }
+    return {};
+  }
+
+  struct Patch {
+    Bytes entry;
+    std::size_t head_bytes = 0;
+    unsigned window_log = 0;
+  };
+
+  // A patch entry: the three streams of patch::make_patch, the control stream preceded by
+  // the lists of references and further outputs (mostly small gaps, which compress to
+  // almost nothing there), each compressed on its own (an empty stream has no frame). The
+  // device holds the three decoded streams and the compressed body: `window_log` is what
+  // that needs.
+  Status make_patch(const FrameGroup &frame_group, ByteView input, Patch &out) {
+    // A patch lists its references in base index order (path order), as gaps.
+    FrameGroup group = frame_group;
+    std::sort(group.references.begin(), group.references.end(),
+              [](const ManifestFile *a, const ManifestFile *b) { return a->path < b->path; });
+    Result<ByteView> reference = gather(group.references, base_bytes_, patch_reference_buffer_);
+    if (!reference) {
+      return std::move(reference).error();
+    }
+    patch::Streams streams = patch::make_patch(*reference, input);
+    Bytes control;
+    wire::put_varint(control, group.references.size());
+    for (std::size_t i = 0; i < group.references.size(); ++i) {
+      const std::uint64_t index = base_index_.at(group.references[i]->path);
+      wire::put_varint(control, i == 0 ? index : index - base_index_.at(group.references[i - 1]->path) - 1);
+    }
+    wire::put_varint(control, group.outputs.size());
+    for (std::size_t i = 1; i < group.outputs.size(); ++i) {
+      wire::put_varint(control, group.outputs[i] - group.outputs[i - 1] - 1);
+    }
+    wire::put_bytes(control, streams.control);
+    streams.control = std::move(control);
+
+    const Bytes *const parts[wire::kPatchStreams] = {&streams.control, &streams.diff, &streams.extra};
+    Bytes frames[wire::kPatchStreams];
+    std::uint64_t held = 0;
+    for (std::size_t i = 0; i < wire::kPatchStreams; ++i) {
+      held += parts[i]->size();
+      if (parts[i]->empty()) {
+        continue;
+      }
+      const unsigned window = std::clamp(ceil_log2(parts[i]->size()), kMinWindowLog, kPatchStreamMaxWindowLog);
+      if (Status s =
+              compress_frame(context_, ByteView(), ByteView(*parts[i]), window, options_.compression_level, frames[i]);
+          !s) {
+        return s;
+      }
+      held += frames[i].size();
+    }
+    put_output(out.entry, group.outputs.front());
+    wire::put_u8(out.entry, wire::kSourcePatch);
+    for (const Bytes *part : parts) {
+      wire::put_varint(out.entry, part->size());
+    }
+    for (const Bytes &frame : frames) {
+      wire::put_varint(out.entry, frame.size());
+    }
+    next_index_ = group.outputs.back() + 1;
+    out.head_bytes = out.entry.size();
+    for (const Bytes &frame : frames) {
+      wire::put_bytes(out.entry, frame);
+    }
+    out.window_log = std::max(kMinWindowLog, ceil_log2(held));
+    return {};
+  }
+
+  void add_patch(const Patch &patch, Pass &pass) {
+    pass.window_log = std::max(pass.window_log, patch.window_log);
+    pass.stats.entry_head_bytes += patch.head_bytes;
+    pass.stats.patch_bytes += patch.entry.size() - patch.head_bytes;
+    ++pass.stats.patch_entries;
+    ++pass.entry_count;
+    wire::put_bytes(pass.entries, patch.entry);
+  }
+
+  const std::vector<PlanEntry> &plan_;
+  const std::map<std::string_view, std::uint64_t> &base_index_;
+  const FileBytesFn &base_bytes_;
+  const FileBytesFn &target_bytes_;
+  const EncodeOptions &options_;
+  ZSTD_CCtx *context_;
+  std::size_t next_index_ = 0;
+  bool gave_up_ = false;
+  Bytes reference_buffer_;
+  Bytes patch_reference_buffer_;
+  Bytes input_buffer_;
+};
+
 } // namespace
 
 Result<Bytes> encode_delta(const Manifest &base, const FileBytesFn &base_bytes, const Manifest &target,
@@ -178,13 +492,6 @@ Result<Bytes> encode_delta(const Manifest &base, const FileBytesFn &base_bytes, 
   }
 
   const std::vector<PlanEntry> plan = plan_delta(base, target);
-  const std::vector<FrameGroup> groups = group_frames(plan, options.max_window_log);
-  // The header comes first and declares the largest window, which the plan alone
-  // determines: the frames can then be written one after another as they are made.
-  unsigned window_log = kMinWindowLog;
-  for (const FrameGroup &group : groups) {
-    window_log = std::max(window_log, frame_window_log(group, options.max_window_log));
-  }
 
   // Base files are named by their index in path order: both sides sort the same manifest.
   std::vector<const ManifestFile *> base_sorted;
@@ -198,17 +505,30 @@ Result<Bytes> encode_delta(const Manifest &base, const FileBytesFn &base_bytes, 
   for (std::size_t i = 0; i < base_sorted.size(); ++i) {
     base_index.emplace(base_sorted[i]->path, i);
   }
-  // Entries in the order of their first output: copies and frames interleaved.
-  std::map<std::size_t, const FrameGroup *> group_at;
-  for (const FrameGroup &group : groups) {
-    group_at.emplace(group.outputs.front(), &group);
+
+  CCtxPtr context(ZSTD_createCCtx());
+  if (!context) {
+    return make_error(ErrorCode::Internal, "zstd: cannot allocate a compression context");
   }
-  std::size_t entry_count = groups.size();
-  for (const PlanEntry &entry : plan) {
-    entry_count += entry.source == PlanEntry::Source::Copy && !entry.implied() ? 1 : 0;
+  Encoder encoder(plan, base_index, base_bytes, target_bytes, options, context.get());
+  // Two groupings: frames as large as the device's window allows (each replaced by a patch
+  // of the same files when smaller), and, for an update, patches as large as the encoder
+  // allows. The smaller delta wins.
+  Result<Pass> pass = encoder.run(group_frames(plan, options.max_window_log), false);
+  if (!pass) {
+    return std::move(pass).error();
+  }
+  if (options.patch_entries && !base.files.empty()) {
+    Result<Pass> patches = encoder.run(group_patches(plan, options.max_window_log), true);
+    if (!patches) {
+      return std::move(patches).error();
+    }
+    if (!encoder.gave_up() && patches->entries.size() < pass->entries.size()) {
+      pass = std::move(patches);
+    }
   }
 
-  EncodeStats stats;
+  // The header declares the largest window any entry needs.
   Bytes out;
   wire::put_bytes(out, ByteView(wire::kMagic));
   wire::put_uint(out, kFormatVersion, 2);
@@ -216,95 +536,12 @@ Result<Bytes> encode_delta(const Manifest &base, const FileBytesFn &base_bytes, 
   wire::put_bytes(out, ByteView(kCodecZstdPrefixV1));
   wire::put_bytes(out, manifest_digest(base));
   wire::put_bytes(out, manifest_digest(target));
-  wire::put_u8(out, static_cast<std::uint8_t>(window_log));
-  wire::put_varint(out, entry_count);
-  stats.header_bytes = out.size();
-
-  CCtxPtr context(ZSTD_createCCtx());
-  if (!context) {
-    return make_error(ErrorCode::Internal, "zstd: cannot allocate a compression context");
-  }
-  // The plan is in target path order, so its positions are the target indices. Each
-  // output is written as the number of target files passed over since the previous one.
-  std::size_t next_index = 0;
-  const auto put_output = [&](std::size_t index) {
-    wire::put_varint(out, index - next_index);
-    next_index = index + 1;
-  };
-  Bytes reference_buffer;
-  Bytes input_buffer;
-  for (std::size_t index = 0; index < plan.size(); ++index) {
-    const PlanEntry &entry = plan[index];
-    if (entry.implied()) {
-      ++stats.implied_copies;
-      continue;
-    }
-    const std::size_t head_start = out.size();
-    if (entry.source == PlanEntry::Source::Copy) {
-      put_output(index);
-      wire::put_u8(out, wire::kSourceCopy);
-      wire::put_varint(out, base_index.at(entry.base->path));
-      stats.entry_head_bytes += out.size() - head_start;
-      continue;
-    }
-    const auto found = group_at.find(index);
-    if (found == group_at.end()) {
-      continue; // a later output of a frame already written
-    }
-    const FrameGroup &group = *found->second;
-    put_output(index);
-    wire::put_u8(out, wire::kSourceFrame);
-    wire::put_varint(out, group.references.size());
-    for (const ManifestFile *file : group.references) {
-      wire::put_varint(out, base_index.at(file->path));
-    }
-    wire::put_varint(out, group.outputs.size());
-    for (std::size_t i = 1; i < group.outputs.size(); ++i) {
-      put_output(group.outputs[i]);
-    }
-    // One reference or one output is used where it lies; several are concatenated.
-    ByteView reference;
-    reference_buffer.clear();
-    for (const ManifestFile *file : group.references) {
-      Result<ByteView> bytes = checked_bytes(base_bytes, *file);
-      if (!bytes) {
-        return std::move(bytes).error();
-      }
-      if (group.references.size() == 1) {
-        reference = *bytes;
-      } else {
-        wire::put_bytes(reference_buffer, *bytes);
-        reference = ByteView(reference_buffer);
-      }
-    }
-    ByteView input;
-    input_buffer.clear();
-    for (const std::size_t output : group.outputs) {
-      Result<ByteView> bytes = checked_bytes(target_bytes, plan[output].target);
-      if (!bytes) {
-        return std::move(bytes).error();
-      }
-      if (group.outputs.size() == 1) {
-        input = *bytes;
-      } else {
-        wire::put_bytes(input_buffer, *bytes);
-        input = ByteView(input_buffer);
-      }
-    }
-    // The frame's length precedes it as a varint: compress first, then write both.
-    Bytes frame;
-    if (Status s = compress_frame(context.get(), reference, input, frame_window_log(group, options.max_window_log),
-                                  options.compression_level, frame);
-        !s) {
-      return std::move(s).error();
-    }
-    wire::put_varint(out, frame.size());
-    stats.entry_head_bytes += out.size() - head_start;
-    stats.frame_bytes += frame.size();
-    wire::put_bytes(out, frame);
-  }
+  wire::put_u8(out, static_cast<std::uint8_t>(pass->window_log));
+  wire::put_varint(out, pass->entry_count);
+  pass->stats.header_bytes = out.size();
+  wire::put_bytes(out, pass->entries);
   if (options.stats != nullptr) {
-    *options.stats = stats;
+    *options.stats = pass->stats;
   }
   return out;
 }

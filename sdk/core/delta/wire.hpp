@@ -17,9 +17,15 @@ inline constexpr std::size_t kMaxCodecNameBytes = 32;
 // Entry source tags. 0 is never valid, so a zeroed region does not parse as an entry.
 inline constexpr std::uint8_t kSourceCopy = 1;
 inline constexpr std::uint8_t kSourceFrame = 2;
+inline constexpr std::uint8_t kSourcePatch = 3;
 // At most this many references and this many outputs in one frame, so that an entry
 // head stays small (a few KiB) while the reader gathers it.
 inline constexpr std::uint64_t kMaxFrameFiles = 256;
+// A patch holds one reference at a time and lists its files in its control stream, so it
+// may name more.
+inline constexpr std::uint64_t kMaxPatchFiles = 4096;
+// A patch entry's compressed streams, in this order.
+inline constexpr std::size_t kPatchStreams = 3;
 // A varint of a u64 takes at most 10 bytes (7 bits each).
 inline constexpr std::size_t kMaxVarintBytes = 10;
 
