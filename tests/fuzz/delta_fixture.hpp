@@ -1,6 +1,8 @@
 // The fixed package versions the delta fuzzer applies its inputs to. The seeds in
 // corpus/fuzz_delta/ are encode_delta's output for these versions (base -> target and
-// empty -> target); regenerate them when the format or this fixture changes.
+// empty -> target) and a patch entry for them (patch.delta, assembled by a unit test, which
+// rewrites it when run with MDS_WRITE_FUZZ_SEEDS set); regenerate them when the format or
+// this fixture changes.
 #ifndef MDS_TESTS_FUZZ_DELTA_FIXTURE_HPP
 #define MDS_TESTS_FUZZ_DELTA_FIXTURE_HPP
 

@@ -3,7 +3,10 @@
 // reader must not crash, must never write more than a file's declared size, must close
 // only files whose bytes are exactly the target's, and must release every reference it
 // took. The input is fed in pieces of varying size so that every field boundary is
-// crossed between feeds.
+// crossed between feeds. The seeds hold frames, copies and a patch entry (whose control,
+// diff and extra streams are the ones worth mutating); the update is applied with two
+// output chunk sizes, so that a patch's copies, diff runs and reference switches fall on
+// chunk boundaries in different places.
 #include "delta_fixture.hpp"
 
 #include "core/delta/delta.hpp"
@@ -68,10 +71,10 @@ private:
 
 void apply(const mds::core::Manifest &base_manifest, const mds::fuzz::Tree &base,
            const mds::core::Manifest &target_manifest, const mds::fuzz::Tree &target, const std::uint8_t *data,
-           std::size_t size) {
+           std::size_t size, std::size_t chunk_size = 37) {
   CheckingSink sink(base, target);
   mds::core::delta::DecodeOptions options;
-  options.chunk_size = 37; // small, so that a frame's output crosses many writes
+  options.chunk_size = chunk_size; // small, so that an entry's output crosses many writes
   mds::core::delta::DeltaReader reader(base_manifest, target_manifest, sink, options);
   static const std::size_t kPieces[] = {1, 3, 64, 7, 4096};
   std::size_t at = 0;
@@ -94,6 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   static const mds::core::Manifest base_manifest = mds::fuzz::delta_manifest(base, "1.0.0");
   static const mds::core::Manifest target_manifest = mds::fuzz::delta_manifest(target, "1.1.0");
   apply(base_manifest, base, target_manifest, target, data, size);
+  apply(base_manifest, base, target_manifest, target, data, size, 5);
   apply(mds::core::Manifest{}, empty, target_manifest, target, data, size);
   return 0;
 }
