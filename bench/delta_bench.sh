@@ -9,8 +9,12 @@
 # Prints a Markdown table and writes it to $out/results.md.
 #
 #   bench/delta_bench.sh [--cache DIR] [--out DIR] [--level N] [--no-synthetic] [--only NAME]
+#                        [--skip-reference]
 #
-# --only takes an npm package name of the list below, or "synthetic".
+# --only takes an npm package name of the list below, or "synthetic". --skip-reference
+# does not run bsdiff, xdelta3 and zstd again (bsdiff alone takes minutes on the larger
+# pairs): their sizes are deterministic for these inputs and are taken from the table
+# below, measured once with the tools and versions of docs/benchmarks.md.
 #
 # The npm tarballs are kept in the cache (default build/bench-cache) and fetched once.
 set -euo pipefail
@@ -22,6 +26,7 @@ out=build/bench-delta
 level=19
 synthetic=1
 only=""
+skip_reference=0
 while [ $# -gt 0 ]; do
   case "$1" in
   --cache) cache=$2; shift 2 ;;
@@ -29,6 +34,7 @@ while [ $# -gt 0 ]; do
   --level) level=$2; shift 2 ;;
   --no-synthetic) synthetic=0; shift ;;
   --only) only=$2; shift 2 ;;
+  --skip-reference) skip_reference=1; shift ;;
   *) echo "delta_bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -43,6 +49,19 @@ pairs=(
   "@fortawesome/fontawesome-free 6.5.1 6.5.2"
   "echarts 5.5.0 5.5.1"
   "swiper 11.1.14 11.1.15"
+)
+
+# Sizes of bsdiff, xdelta3, zstd --patch-from and zstd -19 of the new tar, per pair, for
+# --skip-reference (bsdiff 4.3, xdelta3 3.0.11, zstd 1.5.4 on Debian 12).
+declare -A reference_sizes=(
+  ["jquery 3.7.0 → 3.7.1"]="3857 4629 2932 173325"
+  ["bootstrap 5.3.2 → 5.3.3"]="28191 92777 37253 463448"
+  ["leaflet 1.9.3 → 1.9.4"]="19074 32957 18042 416104"
+  ["vue 3.4.20 → 3.4.21"]="1290 1148 952 217472"
+  ["@fortawesome/fontawesome-free 6.5.1 → 6.5.2"]="332016 347908 331313 1560358"
+  ["echarts 5.5.0 → 5.5.1"]="44983 84077 39063 5340487"
+  ["swiper 11.1.14 → 11.1.15"]="1718 2067 1896 344526"
+  ["synthetic 100 MB"]="2238499 2171704 2187686 55310077"
 )
 
 ./scripts/install-deps.sh --bench
@@ -112,38 +131,44 @@ measure() { # measure LABEL OLD_DIR NEW_DIR
   [ "$window" -lt 10 ] && window=10
 
   local bs_enc bs_app xd_enc xd_app zs_enc zs_app full_enc
-  bs_enc=$(timed bsdiff "$work/old.tar" "$work/new.tar" "$work/p.bsdiff")
-  bs_app=$(timed bspatch "$work/old.tar" "$work/out.bsdiff" "$work/p.bsdiff")
-  cmp -s "$work/out.bsdiff" "$work/new.tar"
-  # xdelta3's source window must hold the whole old tar to find every match.
-  local source_window=$((1 << (window > 26 ? window : 26)))
-  xd_enc=$(timed xdelta3 -e -9 -S djw -B "$source_window" -f -s "$work/old.tar" "$work/new.tar" "$work/p.xd3")
-  xd_app=$(timed xdelta3 -d -B "$source_window" -f -s "$work/old.tar" "$work/p.xd3" "$work/out.xd3")
-  cmp -s "$work/out.xd3" "$work/new.tar"
-  zs_enc=$(timed zstd -q -f -19 --long="$window" --patch-from="$work/old.tar" "$work/new.tar" -o "$work/p.zst")
-  zs_app=$(timed zstd -q -f -d --long="$window" --patch-from="$work/old.tar" "$work/p.zst" -o "$work/out.zst")
-  cmp -s "$work/out.zst" "$work/new.tar"
-  full_enc=$(timed zstd -q -f -19 "$work/new.tar" -o "$work/full.zst")
-
   local ours bs xd zs best ours_full zs_full
+  if [ "$skip_reference" = 1 ]; then
+    read -r bs xd zs zs_full <<<"${reference_sizes[$label]}"
+  else
+    bs_enc=$(timed bsdiff "$work/old.tar" "$work/new.tar" "$work/p.bsdiff")
+    bs_app=$(timed bspatch "$work/old.tar" "$work/out.bsdiff" "$work/p.bsdiff")
+    cmp -s "$work/out.bsdiff" "$work/new.tar"
+    # xdelta3's source window must hold the whole old tar to find every match.
+    local source_window=$((1 << (window > 26 ? window : 26)))
+    xd_enc=$(timed xdelta3 -e -9 -S djw -B "$source_window" -f -s "$work/old.tar" "$work/new.tar" "$work/p.xd3")
+    xd_app=$(timed xdelta3 -d -B "$source_window" -f -s "$work/old.tar" "$work/p.xd3" "$work/out.xd3")
+    cmp -s "$work/out.xd3" "$work/new.tar"
+    zs_enc=$(timed zstd -q -f -19 --long="$window" --patch-from="$work/old.tar" "$work/new.tar" -o "$work/p.zst")
+    zs_app=$(timed zstd -q -f -d --long="$window" --patch-from="$work/old.tar" "$work/p.zst" -o "$work/out.zst")
+    cmp -s "$work/out.zst" "$work/new.tar"
+    full_enc=$(timed zstd -q -f -19 "$work/new.tar" -o "$work/full.zst")
+    bs=$(stat -c %s "$work/p.bsdiff")
+    xd=$(stat -c %s "$work/p.xd3")
+    zs=$(stat -c %s "$work/p.zst")
+    zs_full=$(stat -c %s "$work/full.zst")
+  fi
+
   ours=$(json "$work/ours.json" 'r.delta.bytes')
   ours_full=$(json "$work/ours.json" 'r.full.bytes')
-  bs=$(stat -c %s "$work/p.bsdiff")
-  xd=$(stat -c %s "$work/p.xd3")
-  zs=$(stat -c %s "$work/p.zst")
-  zs_full=$(stat -c %s "$work/full.zst")
   best=$(printf '%s\n' "$bs" "$xd" "$zs" | sort -n | head -n 1)
   local ratio
   ratio=$(node -e "console.log((process.argv[1]/process.argv[2]).toFixed(2))" "$ours" "$best")
   local heads
   heads=$(json "$work/ours.json" 'r.header_bytes + r.entry_head_bytes')
+  local kinds
+  kinds=$(json "$work/ours.json" '`${r.frame_entries} / ${r.patch_entries}`')
   local files
   files=$(json "$work/ours.json" '`${r.old_files} → ${r.new_files}`')
   local tar_kb=$(((new_tar + 512) / 1000))
   local stats
   stats=$(json "$work/ours.json" '[r.delta.encode_ms/1000, r.delta.apply_ms/1000].map(x=>x.toFixed(2)).join(" s | ")+" s | "+(r.delta.peak_rss_kib/1024).toFixed(1)+" MiB | "+(r.delta.codec_peak_bytes/1048576).toFixed(1)+" MiB | "+(r.full.peak_rss_kib/1024).toFixed(1)+" MiB"')
-  rows+=("| $label | $files | $tar_kb | $ours | $heads | $bs | $xd | $zs | **$ratio** | $ours_full | $zs_full | $stats |")
-  refs+=("| $label | ${bs_enc% *} s / ${bs_enc#* } | ${bs_app% *} s / ${bs_app#* } | ${xd_enc% *} s / ${xd_enc#* } | ${xd_app% *} s / ${xd_app#* } | ${zs_enc% *} s / ${zs_enc#* } | ${zs_app% *} s / ${zs_app#* } |")
+  rows+=("| $label | $files | $tar_kb | $ours | $heads | $kinds | $bs | $xd | $zs | **$ratio** | $ours_full | $zs_full | $stats |")
+  [ "$skip_reference" = 1 ] || refs+=("| $label | ${bs_enc% *} s / ${bs_enc#* } | ${bs_app% *} s / ${bs_app#* } | ${xd_enc% *} s / ${xd_enc#* } | ${xd_app% *} s / ${xd_app#* } | ${zs_enc% *} s / ${zs_enc#* } | ${zs_app% *} s / ${zs_app#* } |")
   cp "$work/ours.json" "$out/$(echo "$label" | tr -c 'a-zA-Z0-9.\n' '_').json"
   rm -rf "$work"
 }
@@ -170,17 +195,20 @@ fi
 
 {
   echo "Sizes in bytes; **ours / best** is our delta over the smallest of bsdiff, xdelta3 and zstd."
-  echo "Entry heads: what our delta spends on its header, indices and lengths (docs/delta.md) rather than frames."
+  echo "Entry heads: what our delta spends on its header, indices and lengths (docs/delta.md) rather than frames"
+  echo "and patch streams. Frames / patches: how many entries of each kind the delta holds."
   echo "Ours: encode and apply times of the delta; peak RSS of the applying process (binary,"
   echo "mapped references and heap); the zstd decoder's heap peak; peak RSS applying the full download."
   echo
-  echo "| pair | files | new tar (kB) | ours delta | of which entry heads | bsdiff | xdelta3 | zstd patch-from | ours / best | ours full | zstd -19 tar | encode | apply | apply peak RSS | zstd heap | full apply RSS |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| pair | files | new tar (kB) | ours delta | of which entry heads | frames / patches | bsdiff | xdelta3 | zstd patch-from | ours / best | ours full | zstd -19 tar | encode | apply | apply peak RSS | zstd heap | full apply RSS |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   printf '%s\n' "${rows[@]}"
-  echo
-  echo "Reference tools: time / peak RSS in KiB (GNU time)."
-  echo
-  echo "| pair | bsdiff | bspatch | xdelta3 -e | xdelta3 -d | zstd --patch-from -19 | zstd -d --patch-from |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-  printf '%s\n' "${refs[@]}"
+  if [ ${#refs[@]} -gt 0 ]; then
+    echo
+    echo "Reference tools: time / peak RSS in KiB (GNU time)."
+    echo
+    echo "| pair | bsdiff | bspatch | xdelta3 -e | xdelta3 -d | zstd --patch-from -19 | zstd -d --patch-from |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '%s\n' "${refs[@]}"
+  fi
 } | tee "$out/results.md"
