@@ -10,12 +10,17 @@
 //   - an output of a zstd frame ("patch-from"). One frame may produce several target files
 //     one after another, compressed against the concatenation of several base files, so
 //     that an edit repeated across files (a library and its minified or slim build) is
-//     paid about once.
+//     paid about once; or
+//   - an output of a patch: copies of any base files at any offset with a difference
+//     byte added to each copied byte (near matches: a changed version string or number
+//     inside equal lines), plus new bytes, as three zstd-compressed streams. The encoder
+//     keeps whichever of frame and patch is smaller.
 // Removed files are simply not listed. A full download is a delta against the empty base.
 //
 // Applying needs, per frame, its references plus one zstd window: one reference is used
 // where it lies (the device maps it); several are copied into one buffer, and then
-// references and outputs together must fit the window. The window is declared in the
+// references and outputs together must fit the window. A patch needs its decoded streams,
+// within the window, and one reference at a time, used where it lies. The window is declared in the
 // header and refused above the device's cap before any frame is read, so the decoder's
 // heap is O(window + chunk) whatever the package's size.
 //
