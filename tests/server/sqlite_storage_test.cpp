@@ -336,7 +336,7 @@ TEST_CASE("a second server on the same data directory is refused", "[storage]") 
   CHECK(DataDir::open(temp / "file").code() == ErrorCode::InvalidArgument);
 }
 
-TEST_CASE("config variants are kept, replaced, cleared; the change count follows operator changes only", "[storage]") {
+TEST_CASE("config variants are kept, replaced, cleared, the change count follows operator changes only", "[storage]") {
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   const auto start = storage->change_count();
