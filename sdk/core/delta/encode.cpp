@@ -253,7 +253,7 @@ private:
     next_index_ = index + 1;
   }
 
-  // The head frames and patches share: first output, source, references, further outputs.
+  // A frame's head: first output, source, references, further outputs.
   void put_head(Bytes &out, const FrameGroup &group, std::uint8_t source) {
     put_output(out, group.outputs.front());
     wire::put_u8(out, source);
