@@ -514,12 +514,19 @@ Result<Bytes> encode_delta(const Manifest &base, const FileBytesFn &base_bytes, 
   // Two groupings: frames as large as the device's window allows (each replaced by a patch
   // of the same files when smaller), and, for an update, patches as large as the encoder
   // allows. The smaller delta wins.
-  Result<Pass> pass = encoder.run(group_frames(plan, options.max_window_log), false);
+  const std::vector<FrameGroup> frame_groups = group_frames(plan, options.max_window_log);
+  Result<Pass> pass = encoder.run(frame_groups, false);
   if (!pass) {
     return std::move(pass).error();
   }
-  if (options.patch_entries && !base.files.empty()) {
-    Result<Pass> patches = encoder.run(group_patches(plan, options.max_window_log), true);
+  const std::vector<FrameGroup> patch_groups = group_patches(plan, options.max_window_log);
+  // When both groupings are the same (a small package: one group), the first delta has
+  // tried each group as a patch already.
+  const bool same_groups = patch_groups.size() == frame_groups.size() &&
+                           std::equal(patch_groups.begin(), patch_groups.end(), frame_groups.begin(),
+                                      [](const FrameGroup &a, const FrameGroup &b) { return a.outputs == b.outputs; });
+  if (options.patch_entries && !base.files.empty() && !same_groups) {
+    Result<Pass> patches = encoder.run(patch_groups, true);
     if (!patches) {
       return std::move(patches).error();
     }
