@@ -214,6 +214,7 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
   request.part_path = part;
   request.if_range = if_range;
   request.max_bytes = download.size;
+  request.total_size = download.size;
   request.deadline = settings_.download_deadline;
   request.on_body_start = [&](const std::string &etag) {
     // Only a strong validator makes a resume safe (SECURITY.md #16).
@@ -222,6 +223,10 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
   };
   auto fetched = fetch_(request);
   if (!fetched) {
+    if (fetched.code() == ErrorCode::ResponseTooLarge) {
+      // More bytes than the blob has: what arrived is not the blob, nothing to resume.
+      drop_blob(download.sha256);
+    }
     return std::move(fetched).error();
   }
   if (auto checked = check_blob(part, download); !checked) {
