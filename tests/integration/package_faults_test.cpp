@@ -6,7 +6,8 @@
 // case checks that v1 still serves, that staging holds nothing but a prefix of the
 // offered blob, that nothing outside the state directory changed, that a `failed` event
 // with the case's code reached the server, and that the next sync against a
-// well-behaved server installs v2 exactly.
+// well-behaved server installs v2 exactly, or, where one whole answer was another blob
+// (an offer refused for good), neither downloads nor reports that offer again.
 #include "fault_proxy.hpp"
 #include "fixture.hpp"
 #include "package_support.hpp"
@@ -195,9 +196,10 @@ private:
   std::map<std::string, std::string> outside_;
 };
 
-// A `failed` event of `device` for web 1.1.0 with `code` reached the server through the
-// proxy.
-bool failed_event_sent(const FaultProxy &proxy, Device &device, ErrorCode code) {
+// How many `failed` events of `device` for web 1.1.0 with `code` reached the server
+// through the proxy.
+int failed_events_sent(const FaultProxy &proxy, Device &device, ErrorCode code) {
+  int count = 0;
   for (const auto &body : proxy.event_bodies()) {
     auto document = core::json::parse(body);
     if (!document || document->root()["device_id"].GetString() != device.options().device.id) {
@@ -207,11 +209,15 @@ bool failed_event_sent(const FaultProxy &proxy, Device &device, ErrorCode code) 
       if (std::string(event["type"].GetString()) == "failed" && event.HasMember("code") &&
           event["code"].GetUint() == static_cast<unsigned>(code) &&
           std::string(event["package"].GetString()) == "web" && std::string(event["version"].GetString()) == "1.1.0") {
-        return true;
+        ++count;
       }
     }
   }
-  return false;
+  return count;
+}
+
+bool failed_event_sent(const FaultProxy &proxy, Device &device, ErrorCode code) {
+  return failed_events_sent(proxy, device, code) > 0;
 }
 
 std::uint64_t rss_kib() {
@@ -360,13 +366,14 @@ TEST_CASE("package faults: a resumed download is never spliced, whatever the ser
     Answer fresh;                  // the answer to any request without Range after it
     std::size_t requests;          // blob requests of the resuming sync: 2 when the client restarted
     std::optional<ErrorCode> code; // the refusal; none: v2 installed by that sync
+    bool for_good = false;         // one whole answer was another blob: that offer is not tried again
   };
   const std::vector<Case> cases = {
       {"ignores Range: 200 with the whole blob", honest, honest, 1, std::nullopt},
       {"another blob, If-Range honoured: 200 with it",
        [&](int fd, const SeenRequest &, const RealBlob &) { send_200(fd, other, other_etag); },
        [&](int fd, const SeenRequest &, const RealBlob &) { send_200(fd, other, other_etag); }, 1,
-       ErrorCode::FileHashMismatch},
+       ErrorCode::FileHashMismatch, true},
       {"another blob, If-Range ignored: 206 of it under its own ETag",
        [&](int fd, const SeenRequest &request, const RealBlob &) {
          const auto start = range_start(request);
@@ -374,7 +381,7 @@ TEST_CASE("package faults: a resumed download is never spliced, whatever the ser
                   other.substr(start), other_etag);
        },
        [&](int fd, const SeenRequest &, const RealBlob &) { send_200(fd, other, other_etag); }, 2,
-       ErrorCode::FileHashMismatch},
+       ErrorCode::FileHashMismatch, true},
       {"206 starting elsewhere than asked",
        [&](int fd, const SeenRequest &, const RealBlob &blob) {
          send_206(fd, "bytes 0-" + last(size) + "/" + std::to_string(size), blob.bytes, blob.etag);
@@ -444,9 +451,18 @@ TEST_CASE("package faults: a resumed download is never spliced, whatever the ser
     device.check_nothing_outside();
     if (c.code) {
       device.check_serving("1.0.0", v1_files());
-      CHECK(failed_event_sent(proxy, device, *c.code));
+      CHECK(failed_events_sent(proxy, device, *c.code) == 1);
       proxy.set_blob_answer(nullptr);
+      const std::size_t before_retry = proxy.requests().size();
       device.sync();
+      if (c.for_good) {
+        // Refused for good: neither fetched nor reported again; v1 serves on.
+        CHECK(proxy.blob_requests(before_retry).empty());
+        CHECK(failed_events_sent(proxy, device, *c.code) == 1);
+        device.check_serving("1.0.0", v1_files());
+        device.check_nothing_outside();
+        continue;
+      }
     }
     device.check_serving("1.1.0", v2_files());
     device.check_staging(world.blob);
