@@ -7,8 +7,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 using namespace mds::server;
@@ -130,6 +133,78 @@ TEST_CASE("whitelist import replaces entries atomically", "[storage]") {
   CHECK_FALSE(imported->created);
   CHECK(storage->get_whitelist("beta", 10)->sample == std::vector<std::string>{"v1"});
   CHECK(storage->list_whitelists()->front().entry_count == 1);
+}
+
+namespace {
+
+// Ids whose byte order puts prefixes and near twins side by side ("id-0012", "id-0012x",
+// "id-00120"), shuffled, spanning several storage chunks.
+std::vector<std::string> many_ids(std::size_t count) {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < count; ++i) {
+    char text[32];
+    std::snprintf(text, sizeof text, "id-%04zu", i);
+    ids.emplace_back(text);
+  }
+  std::vector<std::string> shuffled = ids;
+  std::mt19937 random(7);
+  std::shuffle(shuffled.begin(), shuffled.end(), random);
+  return shuffled;
+}
+
+void check_holds_exactly(SqliteStorage &storage, const std::string &list, std::size_t count) {
+  auto ids = many_ids(count);
+  for (const auto &id : ids) {
+    if (!storage.whitelist_contains(list, id).value()) {
+      FAIL("missing " << id);
+    }
+  }
+  for (const std::string absent : {"", "id-", "id-000", "id-0000x", "id-00000", "id-9999", "a", "zz", "id-0255\n"}) {
+    CHECK_FALSE(storage.whitelist_contains(list, absent).value());
+  }
+  std::sort(ids.begin(), ids.end());
+  auto sample = storage.get_whitelist(list, 1000);
+  REQUIRE(sample.ok());
+  CHECK(sample->whitelist.entry_count == count);
+  CHECK(sample->sample == std::vector<std::string>(ids.begin(), ids.begin() + std::min<std::size_t>(count, 1000)));
+}
+
+} // namespace
+
+TEST_CASE("a whitelist of many ids is found exactly across its storage chunks", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  VectorIds ids(many_ids(1500));
+  REQUIRE(storage->import_whitelist("many", WhitelistType::Device, ids, "alice").ok());
+  check_holds_exactly(*storage, "many", 1500);
+  // Replacing by fewer ids leaves none of the old ones behind.
+  VectorIds fewer(many_ids(300));
+  REQUIRE(storage->import_whitelist("many", WhitelistType::Device, fewer, "alice").ok());
+  check_holds_exactly(*storage, "many", 300);
+  CHECK_FALSE(storage->whitelist_contains("many", "id-0300").value());
+  CHECK_FALSE(storage->whitelist_contains("many", "id-1499").value());
+}
+
+TEST_CASE("migration 7 moves whitelist ids from one row each into chunks", "[storage]") {
+  mds::test::TempDir temp;
+  {
+    auto connection = mds::server::sqlite::Connection::open(temp / "mds.db");
+    REQUIRE(connection.ok());
+    REQUIRE(mds::server::sqlite::migrate(*connection, 6).ok());
+    REQUIRE(connection
+                ->exec("INSERT INTO whitelists (id, name, type, created_at, updated_at, entry_count) "
+                       "VALUES (1, 'many', 'device', 0, 0, 1500), (2, 'few', 'user', 0, 0, 1)")
+                .ok());
+    std::string insert = "INSERT INTO whitelist_entries (whitelist_id, entry) VALUES (2, 'u1')";
+    for (const auto &id : many_ids(1500)) {
+      insert += ", (1, '" + id + "')";
+    }
+    REQUIRE(connection->exec(insert.c_str()).ok());
+  }
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  check_holds_exactly(*storage, "many", 1500);
+  CHECK(storage->whitelist_contains("few", "u1").value());
+  CHECK_FALSE(storage->whitelist_contains("few", "id-0001").value());
 }
 
 TEST_CASE("whitelists in use by a release cannot be deleted", "[storage]") {

@@ -1,6 +1,7 @@
 #include "server/storage/sqlite/sqlite_storage.hpp"
 
 #include "server/storage/sqlite/schema.hpp"
+#include "server/storage/sqlite/whitelist_chunks.hpp"
 #include "server/util/time.hpp"
 
 #include "core/json/json.hpp"
@@ -103,8 +104,8 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::filesystem
   }
   // WAL: readers never block the writer. FULL: a committed change survives power loss
   // (admin writes are rare; durability matters more than their latency). A large page
-  // cache keeps whitelist imports of millions of ids fast; their scratch table and sort
-  // go to temporary files so memory stays flat whatever the import's size.
+  // cache keeps whitelist imports of millions of ids fast; temporary tables and sorts go
+  // to files, not memory.
   const char *settings = "PRAGMA journal_mode = WAL;"
                          "PRAGMA synchronous = FULL;"
                          "PRAGMA foreign_keys = ON;"
@@ -270,10 +271,14 @@ Result<Whitelist> SqliteStorage::create_whitelist(std::string_view name, Whiteli
 
 Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
                                                               const Actor &actor) {
+  // Read and sort before taking the lock: checks keep being answered meanwhile.
+  WhitelistImportResult result;
+  MDS_TRY_ASSIGN(sorted, sqlite::SortedIds::read(ids));
+  result.ids_read = sorted.ids_read();
+
   std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
   const auto now = unix_now_seconds();
-  WhitelistImportResult result;
 
   std::int64_t list_id = 0;
   {
@@ -295,33 +300,20 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
     list_id = sqlite3_last_insert_rowid(connection_.get());
     result.created = true;
   } else {
-    MDS_TRY_ASSIGN(clear, Statement::prepare(connection_, "DELETE FROM whitelist_entries WHERE whitelist_id = ?1"));
+    MDS_TRY_ASSIGN(clear, Statement::prepare(connection_, "DELETE FROM whitelist_chunks WHERE whitelist_id = ?1"));
     MDS_TRY(clear.bind(1, list_id).run());
   }
 
-  // Ids arrive in file order, usually random. They go into an unindexed scratch table
-  // first, then into the list's B-tree in sorted order: sorted inserts only ever append
-  // to the tree, several times faster than random ones, and SQLite's sorter spills to
-  // disk instead of holding millions of ids in memory.
-  MDS_TRY(connection_.exec("CREATE TEMP TABLE IF NOT EXISTS import_ids (entry TEXT NOT NULL);"
-                           "DELETE FROM import_ids;"));
-  MDS_TRY_ASSIGN(stage_id, Statement::prepare(connection_, "INSERT INTO import_ids (entry) VALUES (?1)"));
-  for (;;) {
-    MDS_TRY_ASSIGN(id, ids.next());
-    if (!id) {
-      break;
-    }
-    ++result.ids_read;
-    MDS_TRY(stage_id.bind(1, *id).run());
-    stage_id.reset();
+  MDS_TRY_ASSIGN(insert_chunk, Statement::prepare(connection_, "INSERT INTO whitelist_chunks (whitelist_id, "
+                                                               "first_entry, entries) VALUES (?1, ?2, ?3)"));
+  std::string entries;
+  for (std::size_t begin = 0; begin < sorted.size(); begin += sqlite::kIdsPerChunk) {
+    sorted.join(begin, std::min(sorted.size(), begin + sqlite::kIdsPerChunk), entries);
+    MDS_TRY(insert_chunk.bind(1, list_id).bind(2, sorted[begin]).bind(3, entries).run());
+    insert_chunk.reset();
   }
-  MDS_TRY_ASSIGN(insert_sorted, Statement::prepare(connection_, "INSERT OR IGNORE INTO whitelist_entries "
-                                                                "(whitelist_id, entry) SELECT ?1, entry FROM "
-                                                                "import_ids ORDER BY entry"));
-  MDS_TRY(insert_sorted.bind(1, list_id).run());
-  const auto distinct = static_cast<std::uint64_t>(sqlite3_changes(connection_.get()));
+  const std::uint64_t distinct = sorted.size();
   result.duplicates = result.ids_read - distinct;
-  MDS_TRY(connection_.exec("DELETE FROM import_ids"));
 
   MDS_TRY_ASSIGN(update, Statement::prepare(connection_, "UPDATE whitelists SET entry_count = ?1, updated_at = ?2 "
                                                          "WHERE id = ?3"));
@@ -364,26 +356,34 @@ Result<WhitelistSample> SqliteStorage::get_whitelist(std::string_view name, std:
   MDS_TRY_ASSIGN(whitelist, load_whitelist(name));
   WhitelistSample result;
   result.whitelist = whitelist;
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT entry FROM whitelist_entries WHERE whitelist_id = "
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT entries FROM whitelist_chunks WHERE whitelist_id = "
                                                         "(SELECT id FROM whitelists WHERE name = ?1) "
-                                                        "ORDER BY entry LIMIT ?2"));
-  query.bind(1, name).bind(2, static_cast<std::int64_t>(sample_size));
-  for (;;) {
+                                                        "ORDER BY first_entry"));
+  query.bind(1, name);
+  while (result.sample.size() < sample_size) {
     MDS_TRY_ASSIGN(row, query.step());
     if (!row) {
       break;
     }
-    result.sample.push_back(query.text(0));
+    for (auto &id : sqlite::chunk_ids(query.text_view(0))) {
+      if (result.sample.size() == sample_size) {
+        break;
+      }
+      result.sample.push_back(std::move(id));
+    }
   }
   return result;
 }
 
 Result<bool> SqliteStorage::whitelist_contains(std::string_view name, std::string_view id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT 1 FROM whitelist_entries WHERE whitelist_id = "
-                                                        "(SELECT id FROM whitelists WHERE name = ?1) AND entry = ?2"));
+  // The chunk whose range holds the id: the one with the greatest first id not above it.
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT entries FROM whitelist_chunks WHERE whitelist_id = "
+                                                        "(SELECT id FROM whitelists WHERE name = ?1) AND "
+                                                        "first_entry <= ?2 ORDER BY first_entry DESC LIMIT 1"));
   query.bind(1, name).bind(2, id);
-  return query.step();
+  MDS_TRY_ASSIGN(found, query.step());
+  return found && sqlite::chunk_holds(query.text_view(0), id);
 }
 
 Status SqliteStorage::delete_whitelist(std::string_view name, const Actor &actor) {
