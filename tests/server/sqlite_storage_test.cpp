@@ -1,6 +1,7 @@
 #include "server/storage/data_dir.hpp"
 #include "server/storage/sqlite/schema.hpp"
 #include "server/storage/sqlite/sqlite_storage.hpp"
+#include "server/storage/whitelist_index.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -109,7 +110,7 @@ TEST_CASE("whitelist import replaces entries atomically", "[storage]") {
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   VectorIds first({"u3", "u1", "u2", "u1"});
-  auto imported = storage->import_whitelist("beta", WhitelistType::User, first, "alice");
+  auto imported = storage->import_whitelist("beta", WhitelistType::User, WhitelistMatch::Id, first, "alice");
   REQUIRE(imported.ok());
   CHECK(imported->created);
   CHECK(imported->ids_read == 4);
@@ -121,14 +122,16 @@ TEST_CASE("whitelist import replaces entries atomically", "[storage]") {
 
   // A failing source leaves the previous content.
   VectorIds failing({"x1", "x2"}, 1);
-  CHECK(storage->import_whitelist("beta", WhitelistType::User, failing, "alice").code() == ErrorCode::InvalidArgument);
+  CHECK(storage->import_whitelist("beta", WhitelistType::User, WhitelistMatch::Id, failing, "alice").code() ==
+        ErrorCode::InvalidArgument);
   CHECK(storage->get_whitelist("beta", 10)->sample == std::vector<std::string>{"u1", "u2", "u3"});
 
   VectorIds wrong_type({"d1"});
-  CHECK(storage->import_whitelist("beta", WhitelistType::Device, wrong_type, "alice").code() == ErrorCode::Conflict);
+  CHECK(storage->import_whitelist("beta", WhitelistType::Device, WhitelistMatch::Id, wrong_type, "alice").code() ==
+        ErrorCode::Conflict);
 
   VectorIds second({"v1"});
-  imported = storage->import_whitelist("beta", WhitelistType::User, second, "bob");
+  imported = storage->import_whitelist("beta", WhitelistType::User, WhitelistMatch::Id, second, "bob");
   REQUIRE(imported.ok());
   CHECK_FALSE(imported->created);
   CHECK(storage->get_whitelist("beta", 10)->sample == std::vector<std::string>{"v1"});
@@ -175,14 +178,65 @@ TEST_CASE("a whitelist of many ids is found exactly across its storage chunks", 
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   VectorIds ids(many_ids(1500));
-  REQUIRE(storage->import_whitelist("many", WhitelistType::Device, ids, "alice").ok());
+  REQUIRE(storage->import_whitelist("many", WhitelistType::Device, WhitelistMatch::Id, ids, "alice").ok());
   check_holds_exactly(*storage, "many", 1500);
   // Replacing by fewer ids leaves none of the old ones behind.
   VectorIds fewer(many_ids(300));
-  REQUIRE(storage->import_whitelist("many", WhitelistType::Device, fewer, "alice").ok());
+  REQUIRE(storage->import_whitelist("many", WhitelistType::Device, WhitelistMatch::Id, fewer, "alice").ok());
   check_holds_exactly(*storage, "many", 300);
   CHECK_FALSE(storage->whitelist_contains("many", "id-0300").value());
   CHECK_FALSE(storage->whitelist_contains("many", "id-1499").value());
+}
+
+TEST_CASE("regex lists: whole-id matches, patterns checked before anything changes", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  VectorIds patterns({"beta-[0-9]+", "(?i)qa-.*", "(a+)+$"});
+  auto imported = storage->import_whitelist("testers", WhitelistType::User, WhitelistMatch::Regex, patterns, "alice");
+  REQUIRE(imported.ok());
+  CHECK(imported->whitelist.match == WhitelistMatch::Regex);
+  CHECK(imported->whitelist.entry_count == 3);
+  for (const std::string in : {"beta-1", "beta-2024", "QA-x", "qa-", "aaaa"}) {
+    CHECK(storage->whitelist_contains("testers", in).value());
+  }
+  for (const std::string &out : std::vector<std::string>{"beta-", "xbeta-1", "beta-1x", "q", "", "beta-1\nbeta-2",
+                                                         std::string(5000, 'a') + "!"}) {
+    CHECK_FALSE(storage->whitelist_contains("testers", out).value());
+  }
+
+  struct Refused {
+    std::vector<std::string> patterns;
+    WhitelistMatch match;
+    ErrorCode code;
+  };
+  std::vector<std::string> too_many;
+  for (int i = 0; i <= 1000; ++i) {
+    too_many.push_back("p" + std::to_string(i));
+  }
+  const std::vector<Refused> refused = {
+      {{"beta-(", "ok"}, WhitelistMatch::Regex, ErrorCode::InvalidArgument},
+      {{"[z-a]"}, WhitelistMatch::Regex, ErrorCode::InvalidArgument},
+      {{"(a)\\1"}, WhitelistMatch::Regex, ErrorCode::InvalidArgument}, // a back-reference: RE2 has none
+      {{std::string(1025, 'a')}, WhitelistMatch::Regex, ErrorCode::InvalidArgument},
+      {too_many, WhitelistMatch::Regex, ErrorCode::InvalidArgument},
+      {{"beta-1"}, WhitelistMatch::Id, ErrorCode::Conflict},
+  };
+  for (const auto &r : refused) {
+    VectorIds source(r.patterns);
+    CHECK(storage->import_whitelist("testers", WhitelistType::User, r.match, source, "alice").code() == r.code);
+    CHECK(storage->whitelist_contains("testers", "beta-7").value());
+    CHECK(storage->get_whitelist("testers", 0)->whitelist.entry_count == 3);
+  }
+
+  // Replacing the patterns is seen by the next lookup.
+  VectorIds replaced({"gamma-[a-z]"});
+  REQUIRE(storage->import_whitelist("testers", WhitelistType::User, WhitelistMatch::Regex, replaced, "alice").ok());
+  CHECK_FALSE(storage->whitelist_contains("testers", "beta-7").value());
+  CHECK(storage->whitelist_contains("testers", "gamma-q").value());
+  CHECK(storage->create_whitelist("plain", WhitelistType::User, WhitelistMatch::Regex, "alice")->match ==
+        WhitelistMatch::Regex);
+  CHECK_FALSE(storage->whitelist_contains("plain", "anything").value());
+  CHECK_FALSE(storage->whitelist_contains("no-such-list", "anything").value());
 }
 
 TEST_CASE("migration 7 moves whitelist ids from one row each into chunks", "[storage]") {
@@ -211,9 +265,10 @@ TEST_CASE("whitelists in use by a release cannot be deleted", "[storage]") {
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   REQUIRE(storage->create_app(example_app(), "alice").ok());
-  REQUIRE(storage->create_whitelist("used", WhitelistType::Device, "alice").ok());
-  REQUIRE(storage->create_whitelist("free", WhitelistType::Device, "alice").ok());
-  CHECK(storage->create_whitelist("free", WhitelistType::User, "alice").code() == ErrorCode::AlreadyExists);
+  REQUIRE(storage->create_whitelist("used", WhitelistType::Device, WhitelistMatch::Id, "alice").ok());
+  REQUIRE(storage->create_whitelist("free", WhitelistType::Device, WhitelistMatch::Id, "alice").ok());
+  CHECK(storage->create_whitelist("free", WhitelistType::User, WhitelistMatch::Id, "alice").code() ==
+        ErrorCode::AlreadyExists);
   auto release = package_release();
   release.whitelists = {"used"};
   REQUIRE(storage->create_release(release, "alice").ok());
@@ -282,7 +337,7 @@ TEST_CASE("a second server on the same data directory is refused", "[storage]") 
   CHECK(DataDir::open(temp / "file").code() == ErrorCode::InvalidArgument);
 }
 
-TEST_CASE("config variants are kept, replaced, cleared; the change count follows operator changes only", "[storage]") {
+TEST_CASE("config variants are kept, replaced, cleared, the change count follows operator changes only", "[storage]") {
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   const auto start = storage->change_count();
@@ -434,4 +489,22 @@ TEST_CASE("offered counts held in memory are read exactly and survive a clean cl
   }
   auto reopened = SqliteStorage::open(temp / "mds.db").value();
   CHECK(reopened->release_counters(id)->offered == 7);
+}
+
+TEST_CASE("id fingerprints: every id added is found, and the table grows past its expected size", "[storage]") {
+  IdFingerprints prints(4); // far fewer than will arrive
+  for (int i = 0; i < 5000; ++i) {
+    prints.add("device-" + std::to_string(i));
+  }
+  for (int i = 0; i < 5000; ++i) {
+    if (!prints.may_hold("device-" + std::to_string(i))) {
+      FAIL("lost device-" << i);
+    }
+  }
+  int false_hits = 0;
+  for (int i = 5000; i < 105000; ++i) {
+    false_hits += prints.may_hold("device-" + std::to_string(i)) ? 1 : 0;
+  }
+  CHECK(false_hits == 0); // 64-bit fingerprints: a false hit among 100,000 would be a broken hash
+  CHECK_FALSE(prints.may_hold(""));
 }

@@ -130,7 +130,7 @@ TEST_CASE("An endless chunked body is cut at the cap + 1 byte", "[transport][fau
   CHECK(sent.load() < request.max_response_bytes + (32u << 20));
 }
 
-TEST_CASE("A body of exactly the cap passes; one byte more does not", "[transport][faults]") {
+TEST_CASE("A body of exactly the cap passes, one byte more does not", "[transport][faults]") {
   const std::uint64_t cap = 10000;
   struct Case {
     std::uint64_t size;

@@ -203,6 +203,11 @@ INSERT INTO whitelist_chunks (whitelist_id, first_entry, entries)
   GROUP BY whitelist_id, chunk;
 DROP TABLE whitelist_entries;
 )sql",
+
+    // 8: regex lists: a list's entries are either ids or RE2 patterns a whole id matches.
+    R"sql(
+ALTER TABLE whitelists ADD COLUMN matching TEXT NOT NULL DEFAULT 'id' CHECK (matching IN ('id', 'regex'));
+)sql",
 };
 
 Result<int> current_version(Connection &connection) {

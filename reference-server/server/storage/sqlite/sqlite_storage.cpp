@@ -2,9 +2,11 @@
 
 #include "server/storage/sqlite/schema.hpp"
 #include "server/storage/sqlite/whitelist_chunks.hpp"
+#include "server/storage/whitelist_index.hpp"
 #include "server/util/time.hpp"
 
 #include "core/json/json.hpp"
+#include "core/manifest/manifest.hpp"
 #include "core/version/version.hpp"
 
 #include <algorithm>
@@ -233,7 +235,7 @@ Result<App> SqliteStorage::get_app(std::string_view name) {
 // --- whitelists ---------------------------------------------------------------------
 
 Result<Whitelist> SqliteStorage::load_whitelist(std::string_view name) {
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT type, entry_count, created_at, updated_at "
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT type, entry_count, created_at, updated_at, matching "
                                                         "FROM whitelists WHERE name = ?1"));
   query.bind(1, name);
   MDS_TRY_ASSIGN(found, query.step());
@@ -246,35 +248,48 @@ Result<Whitelist> SqliteStorage::load_whitelist(std::string_view name) {
   whitelist.entry_count = static_cast<std::uint64_t>(query.integer(1));
   whitelist.created_at = query.integer(2);
   whitelist.updated_at = query.integer(3);
+  whitelist.match = whitelist_match_from_string(query.text(4)).value_or(WhitelistMatch::Id);
   return whitelist;
 }
 
-Result<Whitelist> SqliteStorage::create_whitelist(std::string_view name, WhitelistType type, const Actor &actor) {
+Result<Whitelist> SqliteStorage::create_whitelist(std::string_view name, WhitelistType type, WhitelistMatch match,
+                                                  const Actor &actor) {
   std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
   const auto now = unix_now_seconds();
-  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO whitelists (name, type, created_at, updated_at) "
-                                                         "VALUES (?1, ?2, ?3, ?3)"));
-  if (auto inserted = insert.bind(1, name).bind(2, to_string(type)).bind(3, now).run(); !inserted) {
+  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO whitelists (name, type, created_at, updated_at, "
+                                                         "matching) VALUES (?1, ?2, ?3, ?3, ?4)"));
+  if (auto inserted = insert.bind(1, name).bind(2, to_string(type)).bind(3, now).bind(4, to_string(match)).run();
+      !inserted) {
     return explain(inserted.error(), "whitelist", name);
   }
-  MDS_TRY(
-      audit(actor, "whitelist.create", "whitelist/" + std::string(name), Detail().add("type", to_string(type)).str()));
+  MDS_TRY(audit(actor, "whitelist.create", "whitelist/" + std::string(name),
+                Detail().add("type", to_string(type)).add("match", to_string(match)).str()));
   MDS_TRY(transaction.commit());
   Whitelist created;
   created.name = std::string(name);
   created.type = type;
+  created.match = match;
   created.created_at = now;
   created.updated_at = now;
   return created;
 }
 
-Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
-                                                              const Actor &actor) {
+Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view name, WhitelistType type,
+                                                              WhitelistMatch match, IdSource &ids, const Actor &actor) {
   // Read and sort before taking the lock: checks keep being answered meanwhile.
   WhitelistImportResult result;
   MDS_TRY_ASSIGN(sorted, sqlite::SortedIds::read(ids));
   result.ids_read = sorted.ids_read();
+  if (match == WhitelistMatch::Regex) {
+    std::vector<std::string_view> patterns;
+    for (std::size_t index = 0; index < sorted.size(); ++index) {
+      patterns.push_back(sorted[index]);
+    }
+    if (auto compiled = PatternSet::compile(patterns); !compiled) {
+      return compiled.error();
+    }
+  }
 
   std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
@@ -282,7 +297,7 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
 
   std::int64_t list_id = 0;
   {
-    MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, type FROM whitelists WHERE name = ?1"));
+    MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, type, matching FROM whitelists WHERE name = ?1"));
     query.bind(1, name);
     MDS_TRY_ASSIGN(found, query.step());
     if (found) {
@@ -290,13 +305,17 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
         return make_error(ErrorCode::Conflict, "whitelist \"" + std::string(name) + "\" holds " + query.text(1) +
                                                    " ids, not " + to_string(type) + " ids");
       }
+      if (query.text(2) != to_string(match)) {
+        return make_error(ErrorCode::Conflict, "whitelist \"" + std::string(name) + "\" is matched by " +
+                                                   query.text(2) + ", not by " + to_string(match));
+      }
       list_id = query.integer(0);
     }
   }
   if (list_id == 0) {
     MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO whitelists (name, type, created_at, "
-                                                           "updated_at) VALUES (?1, ?2, ?3, ?3)"));
-    MDS_TRY(insert.bind(1, name).bind(2, to_string(type)).bind(3, now).run());
+                                                           "updated_at, matching) VALUES (?1, ?2, ?3, ?3, ?4)"));
+    MDS_TRY(insert.bind(1, name).bind(2, to_string(type)).bind(3, now).bind(4, to_string(match)).run());
     list_id = sqlite3_last_insert_rowid(connection_.get());
     result.created = true;
   } else {
@@ -321,10 +340,12 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
   MDS_TRY(audit(actor, "whitelist.import", "whitelist/" + std::string(name),
                 Detail()
                     .add("type", to_string(type))
+                    .add("match", to_string(match))
                     .add("entries", static_cast<std::int64_t>(distinct))
                     .add("duplicates", static_cast<std::int64_t>(result.duplicates))
                     .str()));
   MDS_TRY(transaction.commit());
+  forget_loaded_whitelist(name);
   MDS_TRY_ASSIGN(stored, load_whitelist(name));
   result.whitelist = std::move(stored);
   return result;
@@ -332,8 +353,8 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
 
 Result<std::vector<Whitelist>> SqliteStorage::list_whitelists() {
   std::lock_guard<std::mutex> lock(mutex_);
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT name, type, entry_count, created_at, updated_at "
-                                                        "FROM whitelists ORDER BY name"));
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT name, type, entry_count, created_at, updated_at, "
+                                                        "matching FROM whitelists ORDER BY name"));
   std::vector<Whitelist> lists;
   for (;;) {
     MDS_TRY_ASSIGN(row, query.step());
@@ -346,6 +367,7 @@ Result<std::vector<Whitelist>> SqliteStorage::list_whitelists() {
     whitelist.entry_count = static_cast<std::uint64_t>(query.integer(2));
     whitelist.created_at = query.integer(3);
     whitelist.updated_at = query.integer(4);
+    whitelist.match = whitelist_match_from_string(query.text(5)).value_or(WhitelistMatch::Id);
     lists.push_back(std::move(whitelist));
   }
   return lists;
@@ -375,9 +397,78 @@ Result<WhitelistSample> SqliteStorage::get_whitelist(std::string_view name, std:
   return result;
 }
 
-Result<bool> SqliteStorage::whitelist_contains(std::string_view name, std::string_view id) {
+Result<std::shared_ptr<const SqliteStorage::LoadedWhitelist>> SqliteStorage::loaded_whitelist(std::string_view name) {
+  {
+    std::shared_lock<std::shared_mutex> reading(loaded_mutex_);
+    if (auto found = loaded_.find(std::string(name)); found != loaded_.end()) {
+      return found->second;
+    }
+  }
+  // Built under the store's lock, which imports and deletions hold while they change a
+  // list and forget its loaded form: a list is never loaded from half an import.
   std::lock_guard<std::mutex> lock(mutex_);
-  // The chunk whose range holds the id: the one with the greatest first id not above it.
+  {
+    std::shared_lock<std::shared_mutex> reading(loaded_mutex_);
+    if (auto found = loaded_.find(std::string(name)); found != loaded_.end()) {
+      return found->second;
+    }
+  }
+  MDS_TRY_ASSIGN(list, Statement::prepare(connection_, "SELECT id, entry_count, matching FROM whitelists "
+                                                       "WHERE name = ?1"));
+  list.bind(1, name);
+  MDS_TRY_ASSIGN(found, list.step());
+  if (!found) {
+    return std::shared_ptr<const LoadedWhitelist>(); // no such list: holds nothing, and is not remembered
+  }
+  auto loaded = std::make_shared<LoadedWhitelist>();
+  loaded->match = whitelist_match_from_string(list.text(2)).value_or(WhitelistMatch::Id);
+  MDS_TRY_ASSIGN(chunks,
+                 Statement::prepare(connection_, "SELECT entries FROM whitelist_chunks WHERE whitelist_id = ?1"));
+  chunks.bind(1, list.integer(0));
+  if (loaded->match == WhitelistMatch::Id) {
+    loaded->ids = std::make_unique<IdFingerprints>(static_cast<std::uint64_t>(list.integer(1)));
+  }
+  std::vector<std::string> patterns;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, chunks.step());
+    if (!row) {
+      break;
+    }
+    sqlite::for_each_chunk_entry(chunks.text_view(0), [&](std::string_view entry) {
+      if (loaded->ids) {
+        loaded->ids->add(entry);
+      } else {
+        patterns.emplace_back(entry);
+      }
+    });
+  }
+  if (loaded->match == WhitelistMatch::Regex) {
+    MDS_TRY_ASSIGN(compiled, PatternSet::compile(std::vector<std::string_view>(patterns.begin(), patterns.end())));
+    loaded->patterns = std::move(compiled);
+  }
+  std::unique_lock<std::shared_mutex> writing(loaded_mutex_);
+  loaded_[std::string(name)] = loaded;
+  return std::shared_ptr<const LoadedWhitelist>(loaded);
+}
+
+void SqliteStorage::forget_loaded_whitelist(std::string_view name) {
+  std::unique_lock<std::shared_mutex> writing(loaded_mutex_);
+  loaded_.erase(std::string(name));
+}
+
+Result<bool> SqliteStorage::whitelist_contains(std::string_view name, std::string_view id) {
+  MDS_TRY_ASSIGN(loaded, loaded_whitelist(name));
+  if (loaded == nullptr) {
+    return false;
+  }
+  if (loaded->patterns) {
+    return loaded->patterns->matches(id);
+  }
+  if (!loaded->ids->may_hold(id)) {
+    return false;
+  }
+  // A fingerprint matched: confirm in the one chunk whose range holds the id.
+  std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT entries FROM whitelist_chunks WHERE whitelist_id = "
                                                         "(SELECT id FROM whitelists WHERE name = ?1) AND "
                                                         "first_entry <= ?2 ORDER BY first_entry DESC LIMIT 1"));
@@ -409,6 +500,7 @@ Status SqliteStorage::delete_whitelist(std::string_view name, const Actor &actor
   }
   MDS_TRY_ASSIGN(remove, Statement::prepare(connection_, "DELETE FROM whitelists WHERE name = ?1"));
   MDS_TRY(remove.bind(1, name).run());
+  forget_loaded_whitelist(name);
   MDS_TRY(audit(actor, "whitelist.delete", "whitelist/" + std::string(name),
                 Detail().add("entries", static_cast<std::int64_t>(whitelist.entry_count)).str()));
   return transaction.commit();
@@ -614,6 +706,36 @@ Result<std::vector<Package>> SqliteStorage::load_packages(std::string_view app, 
 Result<std::vector<Package>> SqliteStorage::list_packages(std::string_view app, const PackageQuery &query) {
   std::lock_guard<std::mutex> lock(mutex_);
   return load_packages(app, query, std::nullopt);
+}
+
+Result<std::vector<std::string>> SqliteStorage::referenced_blobs() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> blobs;
+  MDS_TRY_ASSIGN(downloads, Statement::prepare(connection_, "SELECT sha256 FROM package_downloads"));
+  for (;;) {
+    MDS_TRY_ASSIGN(row, downloads.step());
+    if (!row) {
+      break;
+    }
+    blobs.push_back(downloads.text(0));
+  }
+  MDS_TRY_ASSIGN(manifests, Statement::prepare(connection_, "SELECT manifest FROM packages"));
+  for (;;) {
+    MDS_TRY_ASSIGN(row, manifests.step());
+    if (!row) {
+      break;
+    }
+    auto manifest = core::decode(manifests.text_view(0));
+    if (!manifest) {
+      // Stored after its checks at publish: a manifest that no longer reads means a
+      // damaged database, and a sweep must not guess which blobs it needed.
+      return make_error(ErrorCode::StorageCorrupt, "a stored manifest does not read: " + manifest.error().message);
+    }
+    for (const auto &file : manifest->files) {
+      blobs.push_back(file.sha256);
+    }
+  }
+  return blobs;
 }
 
 Result<Package> SqliteStorage::get_package(std::string_view app, std::string_view package_id,

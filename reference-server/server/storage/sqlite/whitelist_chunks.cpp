@@ -60,29 +60,14 @@ void SortedIds::join(std::size_t begin, std::size_t end, std::string &out) const
 }
 
 bool chunk_holds(std::string_view entries, std::string_view id) {
-  while (!entries.empty()) {
-    const auto end = entries.find('\n');
-    if (entries.substr(0, end) == id) {
-      return true;
-    }
-    if (end == std::string_view::npos) {
-      break;
-    }
-    entries.remove_prefix(end + 1);
-  }
-  return false;
+  bool held = false;
+  for_each_chunk_entry(entries, [&](std::string_view entry) { held = held || entry == id; });
+  return held;
 }
 
 std::vector<std::string> chunk_ids(std::string_view entries) {
   std::vector<std::string> ids;
-  while (!entries.empty()) {
-    const auto end = entries.find('\n');
-    ids.emplace_back(entries.substr(0, end));
-    if (end == std::string_view::npos) {
-      break;
-    }
-    entries.remove_prefix(end + 1);
-  }
+  for_each_chunk_entry(entries, [&](std::string_view entry) { ids.emplace_back(entry); });
   std::sort(ids.begin(), ids.end());
   return ids;
 }

@@ -42,6 +42,18 @@ private:
   std::uint64_t ids_read_ = 0;
 };
 
+// Calls `visit` with each entry of a chunk's stored text.
+template <typename Visit> void for_each_chunk_entry(std::string_view entries, Visit &&visit) {
+  while (!entries.empty()) {
+    const auto end = entries.find('\n');
+    visit(entries.substr(0, end));
+    if (end == std::string_view::npos) {
+      break;
+    }
+    entries.remove_prefix(end + 1);
+  }
+}
+
 // Whether a chunk's stored text holds `id` as one of its lines.
 bool chunk_holds(std::string_view entries, std::string_view id);
 
