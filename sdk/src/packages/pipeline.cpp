@@ -250,10 +250,11 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
   }
   if (auto checked = check_blob(part, download); !checked) {
     drop_blob(download.sha256);
-    // The server's word on this blob only when one answer held all of its bytes: a
-    // resumed part, or fewer bytes (a connection closed early, without a length), may
-    // come right next time.
-    final = fetched->resumed_from == 0 && checked.code() == ErrorCode::FileHashMismatch;
+    // Bytes that are not the offered blob say nothing about the offer: a captive portal,
+    // a proxy or a cache may have answered, and the next network may not. Refusing the
+    // offer for good here would let any of them stop an update for good; the download
+    // is tried again at the next sync.
+    final = false;
     return std::move(checked).error();
   }
   return part;
