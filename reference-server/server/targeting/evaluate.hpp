@@ -16,7 +16,8 @@
 //   - `ci` folds ASCII case on both sides; `in`, `not_in`, `eq`, `prefix`, `suffix` and
 //     `contains` all honour it.
 //   - Numbers: the device value is read as a finite decimal; dates as
-//     YYYY-MM-DDTHH:MM:SS[.fff]Z (a fraction counts: 10:00:00.25 is after 10:00:00); versions with core::Version::parse.
+//     YYYY-MM-DDTHH:MM:SS[.fff]Z (a fraction counts: 10:00:00.25 is after 10:00:00); versions with
+//     core::Version::parse.
 //
 // Percentage: bucket(salt, device_id, modulus) with the Unleash normalisation (1..modulus)
 // is in when bucket / modulus <= percent, i.e. bucket * 10000 <= percent_bp * modulus.
@@ -119,9 +120,16 @@ bool filter_holds(const Filter &filter, const Device &device);
 // The bucket the percentage door uses: 1..modulus; 0 for an empty id.
 std::uint32_t percentage_bucket(const Targeting &targeting, std::string_view device_id);
 
+// How much a Decision says about a failed filter.
+enum class Detail {
+  Explained,   // everything FilterFailure holds (simulate shows it)
+  VerdictOnly, // only its index: source, expression and device value stay empty (/v1/check
+               // needs the verdict alone and decides 200 releases per request)
+};
+
 // Errors come only from the lookups.
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
-                          WindowGate &windows, std::int64_t now, WindowMode mode);
+                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail = Detail::Explained);
 
 } // namespace mds::server::targeting
 

@@ -66,6 +66,7 @@ private:
   LookupMemo *memo_;
   WhitelistTypes types_;                             // per request: lists do not change type
   std::map<std::string, bool, std::less<>> answers_; // list, device id and user id -> answer
+  std::string asked_;                                // the key of the question being asked
 };
 
 class StorageWindows final : public WindowGate {
@@ -91,7 +92,8 @@ public:
   explicit ReleaseDecider(Storage &storage, const AppInputs *inputs = nullptr);
   Result<Decision> decide(const Release &release, const Device &device, std::int64_t now, WindowMode mode);
   // With targeting already read (AppInputs).
-  Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode);
+  Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode,
+                          Detail detail = Detail::Explained);
 
 private:
   Storage &storage_;

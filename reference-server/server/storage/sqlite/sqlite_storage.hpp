@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 
 namespace mds::server {
 
@@ -88,7 +89,9 @@ private:
   Result<std::vector<ConfigValue>> load_config_values(std::string_view app, std::optional<std::string_view> key);
   // The caller holds mutex_.
   Status write_pending_offered();
-  Status write_offered(std::map<std::int64_t, std::uint64_t> due);
+  // Offers counted in memory, by release id, until they are written.
+  using OfferedCounts = std::unordered_map<std::int64_t, std::uint64_t>;
+  Status write_offered(OfferedCounts due);
 
   std::mutex mutex_;
   // Raised by audit(), inside the change's transaction and so before the change is
@@ -104,7 +107,7 @@ private:
   // read, and at close; a crash loses at most that interval's counts.
   static constexpr std::chrono::milliseconds kOfferedWriteInterval{1000};
   std::mutex offered_mutex_;
-  std::map<std::int64_t, std::uint64_t> pending_offered_;
+  OfferedCounts pending_offered_;
   std::chrono::steady_clock::time_point last_offered_write_{};
 };
 
