@@ -10,7 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev
   libcurl4-openssl-dev libsqlite3-dev libmbedtls-dev libzstd-dev
-  rapidjson-dev catch2 libmicrohttpd-dev libzip-dev
+  rapidjson-dev catch2 libmicrohttpd-dev libzip-dev libre2-dev
   sqlite3 curl openssl python3
 )
 

@@ -118,6 +118,7 @@ Result<CommandOutput> whitelist_import(const Invocation &call) {
   if (type != "user" && type != "device") {
     return make_error(ErrorCode::InvalidArgument, "--type must be user or device");
   }
+  const bool regex = call.line.has_switch("regex");
   const std::string &name = call.arguments[0];
   const std::string &path = call.arguments[1];
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -159,8 +160,10 @@ Result<CommandOutput> whitelist_import(const Invocation &call) {
   upload.on_progress = [&progress](std::uint64_t sent) { progress.update(sent); };
 
   const auto started = std::chrono::steady_clock::now();
-  auto answer = (*client)->upload(
-      "PUT", "/v1/admin/whitelists/" + url_encode(name) + "/entries?type=" + url_encode(type), upload);
+  auto answer = (*client)->upload("PUT",
+                                  "/v1/admin/whitelists/" + url_encode(name) + "/entries?type=" + url_encode(type) +
+                                      (regex ? "&match=regex" : ""),
+                                  upload);
   if (!answer) {
     return std::move(answer).error();
   }
@@ -171,9 +174,10 @@ Result<CommandOutput> whitelist_import(const Invocation &call) {
   char timing[64];
   std::snprintf(timing, sizeof timing, "%.2f s", seconds);
   const bool created = member(root, "created") != nullptr && (*member(root, "created")).IsTrue();
-  return answer_output(*answer, "imported " + field(root, "ids_read") + " ids into " +
+  return answer_output(*answer, "imported " + field(root, "ids_read") + (regex ? " patterns" : " ids") + " into " +
                                     field(list != nullptr ? *list : empty, "name") + " (" + (created ? "new " : "") +
-                                    type + " list, " + field(list != nullptr ? *list : empty, "count") + " distinct, " +
+                                    type + (regex ? " regex" : "") + " list, " +
+                                    field(list != nullptr ? *list : empty, "count") + " distinct, " +
                                     field(root, "duplicates") + " duplicates) in " + timing + " (server " +
                                     field(root, "elapsed_ms") + " ms)");
 }
@@ -187,10 +191,11 @@ Result<CommandOutput> whitelist_list(const Invocation &call) {
   if (!answer) {
     return std::move(answer).error();
   }
-  Table table({"NAME", "TYPE", "COUNT", "UPDATED"});
+  Table table({"NAME", "TYPE", "MATCH", "COUNT", "UPDATED"});
   if (const auto *lists = member(answer->document.root(), "whitelists"); lists != nullptr && lists->IsArray()) {
     for (const auto &list : lists->GetArray()) {
-      table.add({field(list, "name"), field(list, "type"), field(list, "count"), field(list, "updated_at")});
+      table.add({field(list, "name"), field(list, "type"), field(list, "match"), field(list, "count"),
+                 field(list, "updated_at")});
     }
   }
   return answer_output(*answer, table.render());
@@ -214,9 +219,9 @@ Result<CommandOutput> whitelist_show(const Invocation &call) {
     return std::move(answer).error();
   }
   const auto &list = answer->document.root();
-  std::string text = "whitelist " + field(list, "name") + "\ntype      " + field(list, "type") + "\ncount     " +
-                     field(list, "count") + "\ncreated   " + field(list, "created_at") + "\nupdated   " +
-                     field(list, "updated_at");
+  std::string text = "whitelist " + field(list, "name") + "\ntype      " + field(list, "type") + "\nmatch     " +
+                     field(list, "match") + "\ncount     " + field(list, "count") + "\ncreated   " +
+                     field(list, "created_at") + "\nupdated   " + field(list, "updated_at");
   if (const auto *ids = member(list, "sample"); ids != nullptr && ids->IsArray()) {
     text += "\nsample    ";
     bool first = true;
@@ -375,10 +380,10 @@ std::vector<Command> admin_commands() {
       {{"app", "list"}, {}, 0, 0, "app list", app_list},
       {{"app", "show"}, {}, 1, 1, "app show APP", app_show},
       {{"whitelist", "import"},
-       {{"type"}, {}},
+       {{"type"}, {"regex"}},
        2,
        2,
-       "whitelist import NAME --type user|device FILE",
+       "whitelist import NAME --type user|device [--regex] FILE",
        whitelist_import},
       {{"whitelist", "list"}, {}, 0, 0, "whitelist list", whitelist_list},
       {{"whitelist", "show"}, {{"sample"}, {}}, 1, 1, "whitelist show NAME [--sample N]", whitelist_show},

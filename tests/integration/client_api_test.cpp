@@ -192,6 +192,47 @@ TEST_CASE("a config release on a whitelist reaches the devices on it only", "[in
   CHECK(counter(client, release, "offered") == 2);
 }
 
+TEST_CASE("a config release on a regex whitelist reaches the devices whose whole id matches", "[integration][client]") {
+  RunningServer running;
+  auto &client = *running.client;
+  set_up_app(client);
+  // A pattern that backtracks exponentially in a backtracking engine: RE2 answers at once.
+  REQUIRE(client
+              .admin("PUT", "/v1/admin/whitelists/qa/entries?type=device&match=regex",
+                     "qa-[0-9]{2}\n(?i)tester-.*\n(a+)+b\n")
+              .status == 200);
+  const auto release =
+      create_release(client, R"({"app":"demo","config":{"welcome":"qa hi"},"stage":"gray","whitelists":["qa"]})");
+
+  struct Case {
+    std::string device_id;
+    bool on_list;
+  };
+  const std::vector<Case> cases = {
+      {"qa-12", true},    {"TESTER-7", true}, {"tester-", true}, {"qa-123", false},
+      {"x-qa-12", false}, {"qa-1", false},    {"aaab", true},    {std::string(120, 'a') + "c", false},
+  };
+  int index = 0;
+  for (const auto &c : cases) {
+    CAPTURE(c.device_id);
+    const auto got = sync(running, Device{c.device_id, running.temp / ("d" + std::to_string(index++))});
+    CHECK(config_value(got, "welcome") == (c.on_list ? R"("qa hi")" : R"("hi")"));
+  }
+  CHECK(counter(client, release, "offered") == 4);
+
+  // A pattern that does not compile is refused and the list keeps its patterns; an id
+  // import into a regex list is a conflict.
+  check_error(client.admin("PUT", "/v1/admin/whitelists/qa/entries?type=device&match=regex", "qa-[0-9\n"), 400,
+              ErrorCode::InvalidArgument);
+  check_error(client.admin("PUT", "/v1/admin/whitelists/qa/entries?type=device", "qa-99\n"), 409, ErrorCode::Conflict);
+  check_error(client.admin("PUT", "/v1/admin/whitelists/qa/entries?type=device&match=glob", "qa-99\n"), 400,
+              ErrorCode::InvalidArgument);
+  auto shown = parse_json(client.admin("GET", "/v1/admin/whitelists/qa"));
+  CHECK(std::string(shown.root()["match"].GetString()) == "regex");
+  CHECK(shown.root()["count"].GetUint64() == 3);
+  CHECK(config_value(sync(running, Device{"qa-77", running.temp / "late"}), "welcome") == R"("qa hi")");
+}
+
 TEST_CASE("malformed, oversized and wrong-typed checks are refused with their codes", "[integration][client]") {
   RunningServer running;
   auto &client = *running.client;

@@ -7,8 +7,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 using namespace mds::server;
@@ -106,7 +109,7 @@ TEST_CASE("whitelist import replaces entries atomically", "[storage]") {
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   VectorIds first({"u3", "u1", "u2", "u1"});
-  auto imported = storage->import_whitelist("beta", WhitelistType::User, first, "alice");
+  auto imported = storage->import_whitelist("beta", WhitelistType::User, WhitelistMatch::Id, first, "alice");
   REQUIRE(imported.ok());
   CHECK(imported->created);
   CHECK(imported->ids_read == 4);
@@ -118,27 +121,153 @@ TEST_CASE("whitelist import replaces entries atomically", "[storage]") {
 
   // A failing source leaves the previous content.
   VectorIds failing({"x1", "x2"}, 1);
-  CHECK(storage->import_whitelist("beta", WhitelistType::User, failing, "alice").code() == ErrorCode::InvalidArgument);
+  CHECK(storage->import_whitelist("beta", WhitelistType::User, WhitelistMatch::Id, failing, "alice").code() ==
+        ErrorCode::InvalidArgument);
   CHECK(storage->get_whitelist("beta", 10)->sample == std::vector<std::string>{"u1", "u2", "u3"});
 
   VectorIds wrong_type({"d1"});
-  CHECK(storage->import_whitelist("beta", WhitelistType::Device, wrong_type, "alice").code() == ErrorCode::Conflict);
+  CHECK(storage->import_whitelist("beta", WhitelistType::Device, WhitelistMatch::Id, wrong_type, "alice").code() ==
+        ErrorCode::Conflict);
 
   VectorIds second({"v1"});
-  imported = storage->import_whitelist("beta", WhitelistType::User, second, "bob");
+  imported = storage->import_whitelist("beta", WhitelistType::User, WhitelistMatch::Id, second, "bob");
   REQUIRE(imported.ok());
   CHECK_FALSE(imported->created);
   CHECK(storage->get_whitelist("beta", 10)->sample == std::vector<std::string>{"v1"});
   CHECK(storage->list_whitelists()->front().entry_count == 1);
 }
 
+namespace {
+
+// Ids whose byte order puts prefixes and near twins side by side ("id-0012", "id-0012x",
+// "id-00120"), shuffled, spanning several storage chunks.
+std::vector<std::string> many_ids(std::size_t count) {
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < count; ++i) {
+    char text[32];
+    std::snprintf(text, sizeof text, "id-%04zu", i);
+    ids.emplace_back(text);
+  }
+  std::vector<std::string> shuffled = ids;
+  std::mt19937 random(7);
+  std::shuffle(shuffled.begin(), shuffled.end(), random);
+  return shuffled;
+}
+
+void check_holds_exactly(SqliteStorage &storage, const std::string &list, std::size_t count) {
+  auto ids = many_ids(count);
+  for (const auto &id : ids) {
+    if (!storage.whitelist_contains(list, id).value()) {
+      FAIL("missing " << id);
+    }
+  }
+  for (const std::string absent : {"", "id-", "id-000", "id-0000x", "id-00000", "id-9999", "a", "zz", "id-0255\n"}) {
+    CHECK_FALSE(storage.whitelist_contains(list, absent).value());
+  }
+  std::sort(ids.begin(), ids.end());
+  auto sample = storage.get_whitelist(list, 1000);
+  REQUIRE(sample.ok());
+  CHECK(sample->whitelist.entry_count == count);
+  CHECK(sample->sample == std::vector<std::string>(ids.begin(), ids.begin() + std::min<std::size_t>(count, 1000)));
+}
+
+} // namespace
+
+TEST_CASE("a whitelist of many ids is found exactly across its storage chunks", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  VectorIds ids(many_ids(1500));
+  REQUIRE(storage->import_whitelist("many", WhitelistType::Device, WhitelistMatch::Id, ids, "alice").ok());
+  check_holds_exactly(*storage, "many", 1500);
+  // Replacing by fewer ids leaves none of the old ones behind.
+  VectorIds fewer(many_ids(300));
+  REQUIRE(storage->import_whitelist("many", WhitelistType::Device, WhitelistMatch::Id, fewer, "alice").ok());
+  check_holds_exactly(*storage, "many", 300);
+  CHECK_FALSE(storage->whitelist_contains("many", "id-0300").value());
+  CHECK_FALSE(storage->whitelist_contains("many", "id-1499").value());
+}
+
+TEST_CASE("regex lists: whole-id matches, patterns checked before anything changes", "[storage]") {
+  mds::test::TempDir temp;
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  VectorIds patterns({"beta-[0-9]+", "(?i)qa-.*", "(a+)+$"});
+  auto imported = storage->import_whitelist("testers", WhitelistType::User, WhitelistMatch::Regex, patterns, "alice");
+  REQUIRE(imported.ok());
+  CHECK(imported->whitelist.match == WhitelistMatch::Regex);
+  CHECK(imported->whitelist.entry_count == 3);
+  for (const std::string in : {"beta-1", "beta-2024", "QA-x", "qa-", "aaaa"}) {
+    CHECK(storage->whitelist_contains("testers", in).value());
+  }
+  for (const std::string &out : std::vector<std::string>{"beta-", "xbeta-1", "beta-1x", "q", "", "beta-1\nbeta-2",
+                                                         std::string(5000, 'a') + "!"}) {
+    CHECK_FALSE(storage->whitelist_contains("testers", out).value());
+  }
+
+  struct Refused {
+    std::vector<std::string> patterns;
+    WhitelistMatch match;
+    ErrorCode code;
+  };
+  std::vector<std::string> too_many;
+  for (int i = 0; i <= 1000; ++i) {
+    too_many.push_back("p" + std::to_string(i));
+  }
+  const std::vector<Refused> refused = {
+      {{"beta-(", "ok"}, WhitelistMatch::Regex, ErrorCode::InvalidArgument},
+      {{"[z-a]"}, WhitelistMatch::Regex, ErrorCode::InvalidArgument},
+      {{"(a)\\1"}, WhitelistMatch::Regex, ErrorCode::InvalidArgument}, // a back-reference: RE2 has none
+      {{std::string(1025, 'a')}, WhitelistMatch::Regex, ErrorCode::InvalidArgument},
+      {too_many, WhitelistMatch::Regex, ErrorCode::InvalidArgument},
+      {{"beta-1"}, WhitelistMatch::Id, ErrorCode::Conflict},
+  };
+  for (const auto &r : refused) {
+    VectorIds source(r.patterns);
+    CHECK(storage->import_whitelist("testers", WhitelistType::User, r.match, source, "alice").code() == r.code);
+    CHECK(storage->whitelist_contains("testers", "beta-7").value());
+    CHECK(storage->get_whitelist("testers", 0)->whitelist.entry_count == 3);
+  }
+
+  // Replacing the patterns is seen by the next lookup.
+  VectorIds replaced({"gamma-[a-z]"});
+  REQUIRE(storage->import_whitelist("testers", WhitelistType::User, WhitelistMatch::Regex, replaced, "alice").ok());
+  CHECK_FALSE(storage->whitelist_contains("testers", "beta-7").value());
+  CHECK(storage->whitelist_contains("testers", "gamma-q").value());
+  CHECK(storage->create_whitelist("plain", WhitelistType::User, WhitelistMatch::Regex, "alice")->match ==
+        WhitelistMatch::Regex);
+  CHECK_FALSE(storage->whitelist_contains("plain", "anything").value());
+  CHECK_FALSE(storage->whitelist_contains("no-such-list", "anything").value());
+}
+
+TEST_CASE("migration 7 moves whitelist ids from one row each into chunks", "[storage]") {
+  mds::test::TempDir temp;
+  {
+    auto connection = mds::server::sqlite::Connection::open(temp / "mds.db");
+    REQUIRE(connection.ok());
+    REQUIRE(mds::server::sqlite::migrate(*connection, 6).ok());
+    REQUIRE(connection
+                ->exec("INSERT INTO whitelists (id, name, type, created_at, updated_at, entry_count) "
+                       "VALUES (1, 'many', 'device', 0, 0, 1500), (2, 'few', 'user', 0, 0, 1)")
+                .ok());
+    std::string insert = "INSERT INTO whitelist_entries (whitelist_id, entry) VALUES (2, 'u1')";
+    for (const auto &id : many_ids(1500)) {
+      insert += ", (1, '" + id + "')";
+    }
+    REQUIRE(connection->exec(insert.c_str()).ok());
+  }
+  auto storage = SqliteStorage::open(temp / "mds.db").value();
+  check_holds_exactly(*storage, "many", 1500);
+  CHECK(storage->whitelist_contains("few", "u1").value());
+  CHECK_FALSE(storage->whitelist_contains("few", "id-0001").value());
+}
+
 TEST_CASE("whitelists in use by a release cannot be deleted", "[storage]") {
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   REQUIRE(storage->create_app(example_app(), "alice").ok());
-  REQUIRE(storage->create_whitelist("used", WhitelistType::Device, "alice").ok());
-  REQUIRE(storage->create_whitelist("free", WhitelistType::Device, "alice").ok());
-  CHECK(storage->create_whitelist("free", WhitelistType::User, "alice").code() == ErrorCode::AlreadyExists);
+  REQUIRE(storage->create_whitelist("used", WhitelistType::Device, WhitelistMatch::Id, "alice").ok());
+  REQUIRE(storage->create_whitelist("free", WhitelistType::Device, WhitelistMatch::Id, "alice").ok());
+  CHECK(storage->create_whitelist("free", WhitelistType::User, WhitelistMatch::Id, "alice").code() ==
+        ErrorCode::AlreadyExists);
   auto release = package_release();
   release.whitelists = {"used"};
   REQUIRE(storage->create_release(release, "alice").ok());

@@ -116,15 +116,23 @@ expect "whitelist import reports ids and duplicates" grep -q "imported 4 ids int
 check "whitelist import --json" ctl --json whitelist import testers --type user testers.csv
 expect "whitelist import --json" grep -q '"ids_read":4,"duplicates":1,"created":false' out.txt
 check "whitelist list" ctl whitelist list
-expect "whitelist list" grep -qE '^testers +user +3 ' out.txt
+expect "whitelist list" grep -qE '^testers +user +id +3 ' out.txt
 check "whitelist list --json" ctl whitelist list --json
-expect "whitelist list --json" grep -q '"whitelists":\[{"name":"testers","type":"user","count":3' out.txt
+expect "whitelist list --json" grep -q '"whitelists":\[{"name":"testers","type":"user","match":"id","count":3' out.txt
 check "whitelist show" ctl whitelist show testers --sample 2
 expect "whitelist show samples" bash -c "grep -qE '^sample +u-1$' out.txt && grep -qE '^ +u-2$' out.txt"
 check "whitelist show --json" ctl --json whitelist show testers --sample 1
 expect "whitelist show --json" grep -q '"sample":\["u-1"\]' out.txt
 printf 'd-1\nd 2\n' >bad-ids.txt
 refuse "bad id line" invalid_argument ctl --json whitelist import testers --type user bad-ids.txt
+printf 'qa-[0-9]{2}\n(?i)tester-.*\n' >patterns.txt
+check "whitelist import --regex" ctl whitelist import qa --type device --regex patterns.txt
+expect "whitelist import --regex reports patterns" grep -q "imported 2 patterns into qa (new device regex list, 2 distinct" out.txt
+check "whitelist show of a regex list" ctl whitelist show qa
+expect "whitelist show of a regex list" bash -c "grep -qE '^match +regex$' out.txt && grep -qE '^sample +\(\?i\)tester-\.\*$' out.txt"
+printf 'qa-(\n' >bad-patterns.txt
+refuse "a pattern that does not compile" invalid_argument ctl --json whitelist import qa --type device --regex bad-patterns.txt
+refuse "ids into a regex list" conflict ctl --json whitelist import qa --type device testers.csv
 refuse "other type" conflict ctl --json whitelist import testers --type device testers.csv
 refuse "bad --type" invalid_argument ctl --json whitelist import x --type group testers.csv
 refuse "missing id file" not_found ctl --json whitelist import x --type user no-such.csv

@@ -1,5 +1,7 @@
 #include "server/admin/id_list_reader.hpp"
 
+#include "server/storage/whitelist_index.hpp"
+
 #include <cstring>
 
 namespace mds::server {
@@ -56,12 +58,29 @@ Result<std::optional<std::string_view>> id_from_line(std::string_view line) {
   return std::optional<std::string_view>(field);
 }
 
-Result<std::unique_ptr<IdListReader>> IdListReader::open(const std::filesystem::path &file) {
+Result<std::optional<std::string_view>> pattern_from_line(std::string_view line) {
+  const auto pattern = trim(line);
+  if (pattern.empty()) {
+    return std::optional<std::string_view>();
+  }
+  if (pattern.size() > kMaxPatternLength) {
+    return make_error(ErrorCode::InvalidArgument,
+                      "pattern longer than " + std::to_string(kMaxPatternLength) + " bytes");
+  }
+  for (char c : pattern) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return make_error(ErrorCode::InvalidArgument, "a pattern contains a control character");
+    }
+  }
+  return std::optional<std::string_view>(pattern);
+}
+
+Result<std::unique_ptr<IdListReader>> IdListReader::open(const std::filesystem::path &file, WhitelistMatch match) {
   std::FILE *handle = std::fopen(file.c_str(), "rb");
   if (handle == nullptr) {
     return make_error(ErrorCode::IoError, "cannot open " + file.string() + ": " + std::strerror(errno));
   }
-  return std::unique_ptr<IdListReader>(new IdListReader(handle));
+  return std::unique_ptr<IdListReader>(new IdListReader(handle, match));
 }
 
 IdListReader::~IdListReader() {
@@ -117,14 +136,14 @@ Result<std::optional<std::string_view>> IdListReader::next() {
       return std::optional<std::string_view>();
     }
     ++line_number_;
-    auto id = id_from_line(**line);
+    auto id = match_ == WhitelistMatch::Regex ? pattern_from_line(**line) : id_from_line(**line);
     if (!id) {
       return make_error(ErrorCode::InvalidArgument, "line " + std::to_string(line_number_) + ": " + id.error().message);
     }
     if (!*id) {
       continue;
     }
-    if (first_id_line_) {
+    if (first_id_line_ && match_ == WhitelistMatch::Id) {
       first_id_line_ = false;
       if (is_header(**id)) {
         continue;

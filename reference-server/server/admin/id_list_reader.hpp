@@ -5,6 +5,10 @@
 //
 // An id is 1 to 128 bytes, none of them a control character, a space, a comma or a
 // double quote (surrounding spaces and a CSV field's quotes are removed first).
+//
+// A regex list's file holds one pattern per line, taken whole (no CSV, no header; blank
+// lines skipped, surrounding spaces removed): 1 to kMaxPatternLength bytes, no control
+// character. Whether it compiles is the store's check.
 #ifndef MDS_SERVER_ADMIN_ID_LIST_READER_HPP
 #define MDS_SERVER_ADMIN_ID_LIST_READER_HPP
 
@@ -24,7 +28,8 @@ inline constexpr std::size_t kMaxIdLength = 128;
 
 class IdListReader final : public IdSource {
 public:
-  static Result<std::unique_ptr<IdListReader>> open(const std::filesystem::path &file);
+  static Result<std::unique_ptr<IdListReader>> open(const std::filesystem::path &file,
+                                                    WhitelistMatch match = WhitelistMatch::Id);
   ~IdListReader() override;
   IdListReader(const IdListReader &) = delete;
   IdListReader &operator=(const IdListReader &) = delete;
@@ -32,11 +37,12 @@ public:
   Result<std::optional<std::string_view>> next() override;
 
 private:
-  explicit IdListReader(std::FILE *file) : file_(file), buffer_(1 << 20) {}
+  IdListReader(std::FILE *file, WhitelistMatch match) : file_(file), match_(match), buffer_(1 << 20) {}
   // The next raw line without its end-of-line; nullopt at end of file.
   Result<std::optional<std::string_view>> next_line();
 
   std::FILE *file_;
+  WhitelistMatch match_;
   std::vector<char> buffer_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
@@ -49,6 +55,8 @@ private:
 
 // The id in one line of a plain or CSV file, or nullopt for a blank line.
 Result<std::optional<std::string_view>> id_from_line(std::string_view line);
+// The pattern in one line of a regex list's file, or nullopt for a blank line.
+Result<std::optional<std::string_view>> pattern_from_line(std::string_view line);
 
 } // namespace mds::server
 

@@ -16,6 +16,7 @@ constexpr std::size_t kMaxSample = 1000;
 void write_whitelist(core::json::Writer &writer, const Whitelist &whitelist) {
   put(writer, "name", whitelist.name);
   put(writer, "type", to_string(whitelist.type));
+  put(writer, "match", to_string(whitelist.match));
   put(writer, "count", static_cast<std::int64_t>(whitelist.entry_count));
   put_time(writer, "created_at", whitelist.created_at);
   put_time(writer, "updated_at", whitelist.updated_at);
@@ -29,13 +30,21 @@ Result<WhitelistType> type_named(std::string_view name, std::string_view where) 
   return *type;
 }
 
+Result<WhitelistMatch> match_named(std::string_view name, std::string_view where) {
+  auto match = whitelist_match_from_string(name);
+  if (!match) {
+    return make_error(ErrorCode::InvalidArgument, std::string(where) + " must be id or regex");
+  }
+  return *match;
+}
+
 Response create_whitelist(Storage &storage, const AdminLimits &limits, const Request &request) {
   auto body = parse_object_body(request, limits.json_body);
   if (!body) {
     return Response::error(body.error());
   }
   auto object = core::json::ObjectReader::of(body->root(), "whitelist");
-  if (auto allowed = object->allow_only({"name", "type"}); !allowed) {
+  if (auto allowed = object->allow_only({"name", "type", "match"}); !allowed) {
     return Response::error(allowed.error());
   }
   auto name = object->string("name");
@@ -53,7 +62,19 @@ Response create_whitelist(Storage &storage, const AdminLimits &limits, const Req
   if (!type) {
     return Response::error(type.error());
   }
-  auto created = storage.create_whitelist(*name, *type, request.actor);
+  WhitelistMatch match = WhitelistMatch::Id;
+  if (object->find("match") != nullptr) {
+    auto match_text = object->string("match");
+    if (!match_text) {
+      return Response::error(match_text.error());
+    }
+    auto named = match_named(*match_text, "whitelist.match");
+    if (!named) {
+      return Response::error(named.error());
+    }
+    match = *named;
+  }
+  auto created = storage.create_whitelist(*name, *type, match, request.actor);
   if (!created) {
     return Response::error(created.error());
   }
@@ -78,12 +99,20 @@ Response import_whitelist(Storage &storage, const Request &request) {
   if (!type) {
     return Response::error(type.error());
   }
+  WhitelistMatch match = WhitelistMatch::Id;
+  if (const auto match_text = request.query_param("match")) {
+    auto named = match_named(*match_text, "match");
+    if (!named) {
+      return Response::error(named.error());
+    }
+    match = *named;
+  }
   const auto started = std::chrono::steady_clock::now();
-  auto reader = IdListReader::open(request.body_file);
+  auto reader = IdListReader::open(request.body_file, match);
   if (!reader) {
     return Response::error(reader.error());
   }
-  auto imported = storage.import_whitelist(name, *type, **reader, request.actor);
+  auto imported = storage.import_whitelist(name, *type, match, **reader, request.actor);
   if (!imported) {
     return Response::error(imported.error());
   }

@@ -30,6 +30,20 @@ std::optional<WhitelistType> whitelist_type_from_string(std::string_view name) {
   return std::nullopt;
 }
 
+const char *to_string(WhitelistMatch match) {
+  return match == WhitelistMatch::Id ? "id" : "regex";
+}
+
+std::optional<WhitelistMatch> whitelist_match_from_string(std::string_view name) {
+  if (name == "id") {
+    return WhitelistMatch::Id;
+  }
+  if (name == "regex") {
+    return WhitelistMatch::Regex;
+  }
+  return std::nullopt;
+}
+
 const char *to_string(ReleaseKind kind) {
   return kind == ReleaseKind::Package ? "package" : "config";
 }

@@ -26,6 +26,12 @@ enum class WhitelistType { User, Device };
 const char *to_string(WhitelistType type);
 std::optional<WhitelistType> whitelist_type_from_string(std::string_view name);
 
+// How a list's entries meet a device's user or device id: `Id`, the entry is the id;
+// `Regex`, the entry is an RE2 pattern the whole id must match.
+enum class WhitelistMatch { Id, Regex };
+const char *to_string(WhitelistMatch match);
+std::optional<WhitelistMatch> whitelist_match_from_string(std::string_view name);
+
 // Who made a change: the admin token holder's identity.
 using Actor = std::string;
 
@@ -49,6 +55,7 @@ struct App : NewApp {
 struct Whitelist {
   std::string name;
   WhitelistType type = WhitelistType::User;
+  WhitelistMatch match = WhitelistMatch::Id;
   std::uint64_t entry_count = 0;
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
@@ -59,8 +66,8 @@ struct WhitelistSample {
   std::vector<std::string> sample; // the first entries in sort order
 };
 
-// Ids for a whitelist import, pulled one at a time so an import of millions of ids never
-// sits in memory. A failure aborts the import and leaves the list as it was.
+// The entries of a whitelist import (ids, or a regex list's patterns), pulled one at a
+// time. A failure aborts the import and leaves the list as it was.
 class IdSource {
 public:
   virtual ~IdSource() = default;
@@ -248,13 +255,16 @@ public:
   virtual Result<std::vector<App>> list_apps() = 0;
   virtual Result<App> get_app(std::string_view name) = 0;
 
-  virtual Result<Whitelist> create_whitelist(std::string_view name, WhitelistType type, const Actor &actor) = 0;
-  // Replaces the list's entries with the ids from `ids` (creating the list if needed).
-  // Refused with Conflict if the list exists with another type.
-  virtual Result<WhitelistImportResult> import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
-                                                         const Actor &actor) = 0;
+  virtual Result<Whitelist> create_whitelist(std::string_view name, WhitelistType type, WhitelistMatch match,
+                                             const Actor &actor) = 0;
+  // Replaces the list's entries with those from `ids` (creating the list if needed).
+  // Refused with Conflict if the list exists with another type or match; a regex list's
+  // patterns must all compile (InvalidArgument, nothing changed).
+  virtual Result<WhitelistImportResult> import_whitelist(std::string_view name, WhitelistType type,
+                                                         WhitelistMatch match, IdSource &ids, const Actor &actor) = 0;
   virtual Result<std::vector<Whitelist>> list_whitelists() = 0;
   virtual Result<WhitelistSample> get_whitelist(std::string_view name, std::size_t sample_size) = 0;
+  // Whether the id is on the list (an id list) or matches one of its patterns (a regex list).
   virtual Result<bool> whitelist_contains(std::string_view name, std::string_view id) = 0;
   // Refused with Conflict while a release that is not ended or rolled back uses the list.
   virtual Status delete_whitelist(std::string_view name, const Actor &actor) = 0;

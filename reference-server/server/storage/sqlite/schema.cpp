@@ -1,5 +1,6 @@
 #include "server/storage/sqlite/schema.hpp"
 
+#include <algorithm>
 #include <iterator>
 #include <string>
 
@@ -181,6 +182,32 @@ ALTER TABLE releases ADD COLUMN upgrade_notes TEXT;
     R"sql(
 ALTER TABLE config_values ADD COLUMN variants TEXT NOT NULL DEFAULT '[]';
 )sql",
+
+    // 7: whitelist ids stored in chunks of up to 256 ids joined by newlines (an id never
+    // holds one), keyed by their smallest id: importing or replacing a million ids writes
+    // or deletes four thousand rows instead of a million. A chunk holds every id of its
+    // list from its first_entry up to the next chunk's, so a lookup reads one chunk.
+    R"sql(
+CREATE TABLE whitelist_chunks (
+  id            INTEGER PRIMARY KEY,
+  whitelist_id  INTEGER NOT NULL REFERENCES whitelists (id) ON DELETE CASCADE,
+  first_entry   TEXT NOT NULL,
+  entries       TEXT NOT NULL,
+  UNIQUE (whitelist_id, first_entry)
+);
+INSERT INTO whitelist_chunks (whitelist_id, first_entry, entries)
+  SELECT whitelist_id, min(entry), group_concat(entry, char(10))
+  FROM (SELECT whitelist_id, entry,
+               (row_number() OVER (PARTITION BY whitelist_id ORDER BY entry) - 1) / 256 AS chunk
+        FROM whitelist_entries ORDER BY whitelist_id, entry)
+  GROUP BY whitelist_id, chunk;
+DROP TABLE whitelist_entries;
+)sql",
+
+    // 8: regex lists: a list's entries are either ids or RE2 patterns a whole id matches.
+    R"sql(
+ALTER TABLE whitelists ADD COLUMN matching TEXT NOT NULL DEFAULT 'id' CHECK (matching IN ('id', 'regex'));
+)sql",
 };
 
 Result<int> current_version(Connection &connection) {
@@ -206,6 +233,10 @@ int latest_schema_version() {
 }
 
 Status migrate(Connection &connection) {
+  return migrate(connection, latest_schema_version());
+}
+
+Status migrate(Connection &connection, int target) {
   auto version = current_version(connection);
   if (!version) {
     return version.error();
@@ -215,7 +246,7 @@ Status migrate(Connection &connection) {
                                                   ", newer than this server's " +
                                                   std::to_string(latest_schema_version()));
   }
-  for (int next = *version + 1; next <= latest_schema_version(); ++next) {
+  for (int next = *version + 1; next <= std::min(target, latest_schema_version()); ++next) {
     auto transaction = Transaction::begin(connection);
     if (!transaction) {
       return transaction.error();

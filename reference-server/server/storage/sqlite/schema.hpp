@@ -7,9 +7,11 @@
 
 namespace mds::server::sqlite {
 
-// Brings the database to the newest schema, one transaction per migration. Refuses a
-// database written by a newer server (its schema version is above ours).
+// Brings the database to the newest schema (or to `target`, for tests of a migration), one
+// transaction per migration. Refuses a database written by a newer server (its schema
+// version is above ours).
 Status migrate(Connection &connection);
+Status migrate(Connection &connection, int target);
 
 // The schema version this build writes.
 int latest_schema_version();

@@ -118,6 +118,13 @@ std::string Statement::text(int column) const {
                           : std::string();
 }
 
+std::string_view Statement::text_view(int column) const {
+  const auto *bytes = sqlite3_column_text(statement_.get(), column);
+  const auto size = sqlite3_column_bytes(statement_.get(), column);
+  return bytes != nullptr ? std::string_view(reinterpret_cast<const char *>(bytes), static_cast<std::size_t>(size))
+                          : std::string_view();
+}
+
 std::optional<std::string> Statement::optional_text(int column) const {
   if (sqlite3_column_type(statement_.get(), column) == SQLITE_NULL) {
     return std::nullopt;

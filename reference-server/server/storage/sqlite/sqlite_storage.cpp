@@ -1,6 +1,8 @@
 #include "server/storage/sqlite/sqlite_storage.hpp"
 
 #include "server/storage/sqlite/schema.hpp"
+#include "server/storage/sqlite/whitelist_chunks.hpp"
+#include "server/storage/whitelist_index.hpp"
 #include "server/util/time.hpp"
 
 #include "core/json/json.hpp"
@@ -103,8 +105,8 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::filesystem
   }
   // WAL: readers never block the writer. FULL: a committed change survives power loss
   // (admin writes are rare; durability matters more than their latency). A large page
-  // cache keeps whitelist imports of millions of ids fast; their scratch table and sort
-  // go to temporary files so memory stays flat whatever the import's size.
+  // cache keeps whitelist imports of millions of ids fast; temporary tables and sorts go
+  // to files, not memory.
   const char *settings = "PRAGMA journal_mode = WAL;"
                          "PRAGMA synchronous = FULL;"
                          "PRAGMA foreign_keys = ON;"
@@ -232,7 +234,7 @@ Result<App> SqliteStorage::get_app(std::string_view name) {
 // --- whitelists ---------------------------------------------------------------------
 
 Result<Whitelist> SqliteStorage::load_whitelist(std::string_view name) {
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT type, entry_count, created_at, updated_at "
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT type, entry_count, created_at, updated_at, matching "
                                                         "FROM whitelists WHERE name = ?1"));
   query.bind(1, name);
   MDS_TRY_ASSIGN(found, query.step());
@@ -245,39 +247,56 @@ Result<Whitelist> SqliteStorage::load_whitelist(std::string_view name) {
   whitelist.entry_count = static_cast<std::uint64_t>(query.integer(1));
   whitelist.created_at = query.integer(2);
   whitelist.updated_at = query.integer(3);
+  whitelist.match = whitelist_match_from_string(query.text(4)).value_or(WhitelistMatch::Id);
   return whitelist;
 }
 
-Result<Whitelist> SqliteStorage::create_whitelist(std::string_view name, WhitelistType type, const Actor &actor) {
+Result<Whitelist> SqliteStorage::create_whitelist(std::string_view name, WhitelistType type, WhitelistMatch match,
+                                                  const Actor &actor) {
   std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
   const auto now = unix_now_seconds();
-  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO whitelists (name, type, created_at, updated_at) "
-                                                         "VALUES (?1, ?2, ?3, ?3)"));
-  if (auto inserted = insert.bind(1, name).bind(2, to_string(type)).bind(3, now).run(); !inserted) {
+  MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO whitelists (name, type, created_at, updated_at, "
+                                                         "matching) VALUES (?1, ?2, ?3, ?3, ?4)"));
+  if (auto inserted = insert.bind(1, name).bind(2, to_string(type)).bind(3, now).bind(4, to_string(match)).run();
+      !inserted) {
     return explain(inserted.error(), "whitelist", name);
   }
-  MDS_TRY(
-      audit(actor, "whitelist.create", "whitelist/" + std::string(name), Detail().add("type", to_string(type)).str()));
+  MDS_TRY(audit(actor, "whitelist.create", "whitelist/" + std::string(name),
+                Detail().add("type", to_string(type)).add("match", to_string(match)).str()));
   MDS_TRY(transaction.commit());
   Whitelist created;
   created.name = std::string(name);
   created.type = type;
+  created.match = match;
   created.created_at = now;
   created.updated_at = now;
   return created;
 }
 
-Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
-                                                              const Actor &actor) {
+Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view name, WhitelistType type,
+                                                              WhitelistMatch match, IdSource &ids, const Actor &actor) {
+  // Read and sort before taking the lock: checks keep being answered meanwhile.
+  WhitelistImportResult result;
+  MDS_TRY_ASSIGN(sorted, sqlite::SortedIds::read(ids));
+  result.ids_read = sorted.ids_read();
+  if (match == WhitelistMatch::Regex) {
+    std::vector<std::string_view> patterns;
+    for (std::size_t index = 0; index < sorted.size(); ++index) {
+      patterns.push_back(sorted[index]);
+    }
+    if (auto compiled = PatternSet::compile(patterns); !compiled) {
+      return compiled.error();
+    }
+  }
+
   std::lock_guard<std::mutex> lock(mutex_);
   MDS_TRY_ASSIGN(transaction, Transaction::begin(connection_));
   const auto now = unix_now_seconds();
-  WhitelistImportResult result;
 
   std::int64_t list_id = 0;
   {
-    MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, type FROM whitelists WHERE name = ?1"));
+    MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT id, type, matching FROM whitelists WHERE name = ?1"));
     query.bind(1, name);
     MDS_TRY_ASSIGN(found, query.step());
     if (found) {
@@ -285,43 +304,34 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
         return make_error(ErrorCode::Conflict, "whitelist \"" + std::string(name) + "\" holds " + query.text(1) +
                                                    " ids, not " + to_string(type) + " ids");
       }
+      if (query.text(2) != to_string(match)) {
+        return make_error(ErrorCode::Conflict, "whitelist \"" + std::string(name) + "\" is matched by " +
+                                                   query.text(2) + ", not by " + to_string(match));
+      }
       list_id = query.integer(0);
     }
   }
   if (list_id == 0) {
     MDS_TRY_ASSIGN(insert, Statement::prepare(connection_, "INSERT INTO whitelists (name, type, created_at, "
-                                                           "updated_at) VALUES (?1, ?2, ?3, ?3)"));
-    MDS_TRY(insert.bind(1, name).bind(2, to_string(type)).bind(3, now).run());
+                                                           "updated_at, matching) VALUES (?1, ?2, ?3, ?3, ?4)"));
+    MDS_TRY(insert.bind(1, name).bind(2, to_string(type)).bind(3, now).bind(4, to_string(match)).run());
     list_id = sqlite3_last_insert_rowid(connection_.get());
     result.created = true;
   } else {
-    MDS_TRY_ASSIGN(clear, Statement::prepare(connection_, "DELETE FROM whitelist_entries WHERE whitelist_id = ?1"));
+    MDS_TRY_ASSIGN(clear, Statement::prepare(connection_, "DELETE FROM whitelist_chunks WHERE whitelist_id = ?1"));
     MDS_TRY(clear.bind(1, list_id).run());
   }
 
-  // Ids arrive in file order, usually random. They go into an unindexed scratch table
-  // first, then into the list's B-tree in sorted order: sorted inserts only ever append
-  // to the tree, several times faster than random ones, and SQLite's sorter spills to
-  // disk instead of holding millions of ids in memory.
-  MDS_TRY(connection_.exec("CREATE TEMP TABLE IF NOT EXISTS import_ids (entry TEXT NOT NULL);"
-                           "DELETE FROM import_ids;"));
-  MDS_TRY_ASSIGN(stage_id, Statement::prepare(connection_, "INSERT INTO import_ids (entry) VALUES (?1)"));
-  for (;;) {
-    MDS_TRY_ASSIGN(id, ids.next());
-    if (!id) {
-      break;
-    }
-    ++result.ids_read;
-    MDS_TRY(stage_id.bind(1, *id).run());
-    stage_id.reset();
+  MDS_TRY_ASSIGN(insert_chunk, Statement::prepare(connection_, "INSERT INTO whitelist_chunks (whitelist_id, "
+                                                               "first_entry, entries) VALUES (?1, ?2, ?3)"));
+  std::string entries;
+  for (std::size_t begin = 0; begin < sorted.size(); begin += sqlite::kIdsPerChunk) {
+    sorted.join(begin, std::min(sorted.size(), begin + sqlite::kIdsPerChunk), entries);
+    MDS_TRY(insert_chunk.bind(1, list_id).bind(2, sorted[begin]).bind(3, entries).run());
+    insert_chunk.reset();
   }
-  MDS_TRY_ASSIGN(insert_sorted, Statement::prepare(connection_, "INSERT OR IGNORE INTO whitelist_entries "
-                                                                "(whitelist_id, entry) SELECT ?1, entry FROM "
-                                                                "import_ids ORDER BY entry"));
-  MDS_TRY(insert_sorted.bind(1, list_id).run());
-  const auto distinct = static_cast<std::uint64_t>(sqlite3_changes(connection_.get()));
+  const std::uint64_t distinct = sorted.size();
   result.duplicates = result.ids_read - distinct;
-  MDS_TRY(connection_.exec("DELETE FROM import_ids"));
 
   MDS_TRY_ASSIGN(update, Statement::prepare(connection_, "UPDATE whitelists SET entry_count = ?1, updated_at = ?2 "
                                                          "WHERE id = ?3"));
@@ -329,10 +339,12 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
   MDS_TRY(audit(actor, "whitelist.import", "whitelist/" + std::string(name),
                 Detail()
                     .add("type", to_string(type))
+                    .add("match", to_string(match))
                     .add("entries", static_cast<std::int64_t>(distinct))
                     .add("duplicates", static_cast<std::int64_t>(result.duplicates))
                     .str()));
   MDS_TRY(transaction.commit());
+  forget_loaded_whitelist(name);
   MDS_TRY_ASSIGN(stored, load_whitelist(name));
   result.whitelist = std::move(stored);
   return result;
@@ -340,8 +352,8 @@ Result<WhitelistImportResult> SqliteStorage::import_whitelist(std::string_view n
 
 Result<std::vector<Whitelist>> SqliteStorage::list_whitelists() {
   std::lock_guard<std::mutex> lock(mutex_);
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT name, type, entry_count, created_at, updated_at "
-                                                        "FROM whitelists ORDER BY name"));
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT name, type, entry_count, created_at, updated_at, "
+                                                        "matching FROM whitelists ORDER BY name"));
   std::vector<Whitelist> lists;
   for (;;) {
     MDS_TRY_ASSIGN(row, query.step());
@@ -354,6 +366,7 @@ Result<std::vector<Whitelist>> SqliteStorage::list_whitelists() {
     whitelist.entry_count = static_cast<std::uint64_t>(query.integer(2));
     whitelist.created_at = query.integer(3);
     whitelist.updated_at = query.integer(4);
+    whitelist.match = whitelist_match_from_string(query.text(5)).value_or(WhitelistMatch::Id);
     lists.push_back(std::move(whitelist));
   }
   return lists;
@@ -364,26 +377,103 @@ Result<WhitelistSample> SqliteStorage::get_whitelist(std::string_view name, std:
   MDS_TRY_ASSIGN(whitelist, load_whitelist(name));
   WhitelistSample result;
   result.whitelist = whitelist;
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT entry FROM whitelist_entries WHERE whitelist_id = "
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT entries FROM whitelist_chunks WHERE whitelist_id = "
                                                         "(SELECT id FROM whitelists WHERE name = ?1) "
-                                                        "ORDER BY entry LIMIT ?2"));
-  query.bind(1, name).bind(2, static_cast<std::int64_t>(sample_size));
-  for (;;) {
+                                                        "ORDER BY first_entry"));
+  query.bind(1, name);
+  while (result.sample.size() < sample_size) {
     MDS_TRY_ASSIGN(row, query.step());
     if (!row) {
       break;
     }
-    result.sample.push_back(query.text(0));
+    for (auto &id : sqlite::chunk_ids(query.text_view(0))) {
+      if (result.sample.size() == sample_size) {
+        break;
+      }
+      result.sample.push_back(std::move(id));
+    }
   }
   return result;
 }
 
-Result<bool> SqliteStorage::whitelist_contains(std::string_view name, std::string_view id) {
+Result<std::shared_ptr<const SqliteStorage::LoadedWhitelist>> SqliteStorage::loaded_whitelist(std::string_view name) {
+  {
+    std::shared_lock<std::shared_mutex> reading(loaded_mutex_);
+    if (auto found = loaded_.find(std::string(name)); found != loaded_.end()) {
+      return found->second;
+    }
+  }
+  // Built under the store's lock, which imports and deletions hold while they change a
+  // list and forget its loaded form: a list is never loaded from half an import.
   std::lock_guard<std::mutex> lock(mutex_);
-  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT 1 FROM whitelist_entries WHERE whitelist_id = "
-                                                        "(SELECT id FROM whitelists WHERE name = ?1) AND entry = ?2"));
+  {
+    std::shared_lock<std::shared_mutex> reading(loaded_mutex_);
+    if (auto found = loaded_.find(std::string(name)); found != loaded_.end()) {
+      return found->second;
+    }
+  }
+  MDS_TRY_ASSIGN(list, Statement::prepare(connection_, "SELECT id, entry_count, matching FROM whitelists "
+                                                       "WHERE name = ?1"));
+  list.bind(1, name);
+  MDS_TRY_ASSIGN(found, list.step());
+  if (!found) {
+    return std::shared_ptr<const LoadedWhitelist>(); // no such list: holds nothing, and is not remembered
+  }
+  auto loaded = std::make_shared<LoadedWhitelist>();
+  loaded->match = whitelist_match_from_string(list.text(2)).value_or(WhitelistMatch::Id);
+  MDS_TRY_ASSIGN(chunks,
+                 Statement::prepare(connection_, "SELECT entries FROM whitelist_chunks WHERE whitelist_id = ?1"));
+  chunks.bind(1, list.integer(0));
+  if (loaded->match == WhitelistMatch::Id) {
+    loaded->ids = std::make_unique<IdFingerprints>(static_cast<std::uint64_t>(list.integer(1)));
+  }
+  std::vector<std::string> patterns;
+  for (;;) {
+    MDS_TRY_ASSIGN(row, chunks.step());
+    if (!row) {
+      break;
+    }
+    sqlite::for_each_chunk_entry(chunks.text_view(0), [&](std::string_view entry) {
+      if (loaded->ids) {
+        loaded->ids->add(entry);
+      } else {
+        patterns.emplace_back(entry);
+      }
+    });
+  }
+  if (loaded->match == WhitelistMatch::Regex) {
+    MDS_TRY_ASSIGN(compiled, PatternSet::compile(std::vector<std::string_view>(patterns.begin(), patterns.end())));
+    loaded->patterns = std::move(compiled);
+  }
+  std::unique_lock<std::shared_mutex> writing(loaded_mutex_);
+  loaded_[std::string(name)] = loaded;
+  return std::shared_ptr<const LoadedWhitelist>(loaded);
+}
+
+void SqliteStorage::forget_loaded_whitelist(std::string_view name) {
+  std::unique_lock<std::shared_mutex> writing(loaded_mutex_);
+  loaded_.erase(std::string(name));
+}
+
+Result<bool> SqliteStorage::whitelist_contains(std::string_view name, std::string_view id) {
+  MDS_TRY_ASSIGN(loaded, loaded_whitelist(name));
+  if (loaded == nullptr) {
+    return false;
+  }
+  if (loaded->patterns) {
+    return loaded->patterns->matches(id);
+  }
+  if (!loaded->ids->may_hold(id)) {
+    return false;
+  }
+  // A fingerprint matched: confirm in the one chunk whose range holds the id.
+  std::lock_guard<std::mutex> lock(mutex_);
+  MDS_TRY_ASSIGN(query, Statement::prepare(connection_, "SELECT entries FROM whitelist_chunks WHERE whitelist_id = "
+                                                        "(SELECT id FROM whitelists WHERE name = ?1) AND "
+                                                        "first_entry <= ?2 ORDER BY first_entry DESC LIMIT 1"));
   query.bind(1, name).bind(2, id);
-  return query.step();
+  MDS_TRY_ASSIGN(found, query.step());
+  return found && sqlite::chunk_holds(query.text_view(0), id);
 }
 
 Status SqliteStorage::delete_whitelist(std::string_view name, const Actor &actor) {
@@ -409,6 +499,7 @@ Status SqliteStorage::delete_whitelist(std::string_view name, const Actor &actor
   }
   MDS_TRY_ASSIGN(remove, Statement::prepare(connection_, "DELETE FROM whitelists WHERE name = ?1"));
   MDS_TRY(remove.bind(1, name).run());
+  forget_loaded_whitelist(name);
   MDS_TRY(audit(actor, "whitelist.delete", "whitelist/" + std::string(name),
                 Detail().add("entries", static_cast<std::int64_t>(whitelist.entry_count)).str()));
   return transaction.commit();

@@ -6,6 +6,7 @@
 
 #include "server/storage/sqlite/sqlite.hpp"
 #include "server/storage/storage.hpp"
+#include "server/storage/whitelist_index.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 
 namespace mds::server {
@@ -31,9 +33,10 @@ public:
   Result<std::vector<App>> list_apps() override;
   Result<App> get_app(std::string_view name) override;
 
-  Result<Whitelist> create_whitelist(std::string_view name, WhitelistType type, const Actor &actor) override;
-  Result<WhitelistImportResult> import_whitelist(std::string_view name, WhitelistType type, IdSource &ids,
-                                                 const Actor &actor) override;
+  Result<Whitelist> create_whitelist(std::string_view name, WhitelistType type, WhitelistMatch match,
+                                     const Actor &actor) override;
+  Result<WhitelistImportResult> import_whitelist(std::string_view name, WhitelistType type, WhitelistMatch match,
+                                                 IdSource &ids, const Actor &actor) override;
   Result<std::vector<Whitelist>> list_whitelists() override;
   Result<WhitelistSample> get_whitelist(std::string_view name, std::size_t sample_size) override;
   Result<bool> whitelist_contains(std::string_view name, std::string_view id) override;
@@ -87,6 +90,16 @@ private:
   Result<WindowAdmission> window_place(std::int64_t release_id, std::string_view device_id, std::uint64_t cap,
                                        bool may_take_place, bool take);
   Result<std::vector<ConfigValue>> load_config_values(std::string_view app, std::optional<std::string_view> key);
+  // A whitelist in the form lookups use (whitelist_index.hpp), built at its first lookup
+  // after an import; null for a list that does not exist.
+  struct LoadedWhitelist {
+    WhitelistMatch match = WhitelistMatch::Id;
+    std::unique_ptr<IdFingerprints> ids;  // an id list
+    std::unique_ptr<PatternSet> patterns; // a regex list
+  };
+  Result<std::shared_ptr<const LoadedWhitelist>> loaded_whitelist(std::string_view name);
+  // The caller holds mutex_, in the transaction that changed the list or after it.
+  void forget_loaded_whitelist(std::string_view name);
   // The caller holds mutex_.
   Status write_pending_offered();
   // Offers counted in memory, by release id, until they are written.
@@ -100,6 +113,10 @@ private:
   std::atomic<std::uint64_t> change_count_{0};
   sqlite::Connection connection_;
   std::filesystem::path file_;
+
+  // Lock order: mutex_ before loaded_mutex_. Lookups take only loaded_mutex_ (shared).
+  std::shared_mutex loaded_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const LoadedWhitelist>> loaded_;
 
   // `offered` is counted on every check that delivers something: one durable write per
   // check would cost a disk flush each (synchronous = FULL). Counts are added up here and
