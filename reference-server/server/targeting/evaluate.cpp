@@ -5,6 +5,7 @@
 #include "core/bucketing/bucketing.hpp"
 #include "core/version/version.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -199,6 +200,21 @@ bool filter_holds(const Filter &filter, const Device &device) {
   return operator_holds(filter, device.field(filter.field), parsed) != filter.negated;
 }
 
+bool FilterVerdicts::holds(std::uint32_t number, const Filter &filter, const Device &device) {
+  if (&device != device_) {
+    std::fill(known_.begin(), known_.end(), kUnknown);
+    device_ = &device;
+  }
+  if (number >= known_.size()) {
+    return filter_holds(filter, device);
+  }
+  auto &known = known_[number];
+  if (known == kUnknown) {
+    known = filter_holds(filter, device) ? 1 : 0;
+  }
+  return known == 1;
+}
+
 std::uint32_t percentage_bucket(const Targeting &targeting, std::string_view device_id) {
   if (device_id.empty()) {
     return 0;
@@ -248,16 +264,21 @@ std::string Decision::explanation() const {
 }
 
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
-                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail) {
+                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail,
+                          FilterVerdicts *verdicts) {
   Decision decision;
   decision.stage_offers = stage_offers(targeting.stage);
   if (!decision.stage_offers) {
     return decision;
   }
-  for (const auto &set : targeting.filter_sets) {
+  const bool numbered = verdicts != nullptr && targeting.filter_numbers.size() == targeting.filter_sets.size();
+  for (std::size_t s = 0; s < targeting.filter_sets.size(); ++s) {
+    const auto &set = targeting.filter_sets[s];
+    const auto *numbers =
+        numbered && targeting.filter_numbers[s].size() == set.filters.size() ? &targeting.filter_numbers[s] : nullptr;
     for (std::size_t i = 0; i < set.filters.size(); ++i) {
       const auto &filter = set.filters[i];
-      if (filter_holds(filter, device)) {
+      if (numbers != nullptr ? verdicts->holds((*numbers)[i], filter, device) : filter_holds(filter, device)) {
         continue;
       }
       FilterFailure failure;

@@ -88,6 +88,23 @@ struct Targeting {
   std::string salt;
   std::uint32_t modulus = 10000; // Unleash uses 100
   std::optional<TimeWindow> window;
+  // Optional, parallel to filter_sets: each filter's number among the distinct filters of
+  // the releases decided together (load_app_inputs numbers them by canonical expression),
+  // so that FilterVerdicts evaluates a filter many releases share once per device.
+  std::vector<std::vector<std::uint32_t>> filter_numbers;
+};
+
+// The verdicts of numbered filters for one device, each computed at its first use. Bound
+// to one Device object: asked about another, it forgets what it knew.
+class FilterVerdicts {
+public:
+  explicit FilterVerdicts(std::size_t count = 0) : known_(count, kUnknown) {}
+  bool holds(std::uint32_t number, const Filter &filter, const Device &device);
+
+private:
+  static constexpr std::int8_t kUnknown = -1;
+  std::vector<std::int8_t> known_;
+  const Device *device_ = nullptr;
 };
 
 enum class DoorKind { None, Full, Whitelist, Percentage, Window };
@@ -127,9 +144,11 @@ enum class Detail {
                // needs the verdict alone and decides 200 releases per request)
 };
 
-// Errors come only from the lookups.
+// Errors come only from the lookups. `verdicts` (may be null) answers the filters
+// `targeting` numbers.
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
-                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail = Detail::Explained);
+                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail = Detail::Explained,
+                          FilterVerdicts *verdicts = nullptr);
 
 } // namespace mds::server::targeting
 

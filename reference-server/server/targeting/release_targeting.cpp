@@ -174,7 +174,8 @@ void LookupMemo::remember_place(std::int64_t release_id, std::string_view device
 ReleaseDecider::ReleaseDecider(Storage &storage, const AppInputs *inputs)
     : storage_(storage), whitelists_(storage, inputs != nullptr ? &inputs->whitelist_types : nullptr,
                                      inputs != nullptr ? inputs->memo.get() : nullptr),
-      windows_(storage, inputs != nullptr ? inputs->memo.get() : nullptr) {}
+      windows_(storage, inputs != nullptr ? inputs->memo.get() : nullptr),
+      verdicts_(inputs != nullptr ? inputs->distinct_filters : 0) {}
 
 Result<Decision> ReleaseDecider::decide(const Release &release, const Device &device, std::int64_t now,
                                         WindowMode mode) {
@@ -187,7 +188,7 @@ Result<Decision> ReleaseDecider::decide(const Release &release, const Device &de
 
 Result<Decision> ReleaseDecider::decide(const Targeting &targeting, const Device &device, std::int64_t now,
                                         WindowMode mode, Detail detail) {
-  return evaluate(targeting, device, whitelists_, windows_, now, mode, detail);
+  return evaluate(targeting, device, whitelists_, windows_, now, mode, detail, &verdicts_);
 }
 
 Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
@@ -209,10 +210,21 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
   }
   inputs.config = std::move(config.value());
   inputs.releases.reserve(releases->size());
+  // Filters numbered by canonical expression (parse(to_expression()) gives the filter
+  // back, so equal expressions are equal filters): a rule that 25 releases name, or the
+  // same filter written on several releases, is evaluated once per check.
+  std::map<std::string, std::uint32_t, std::less<>> filter_numbers;
   for (auto &release : *releases) {
     auto targeting = targeting_of(release, storage);
     if (!targeting) {
       return std::move(targeting).error();
+    }
+    for (const auto &set : targeting->filter_sets) {
+      auto &numbers = targeting->filter_numbers.emplace_back();
+      for (const auto &filter : set.filters) {
+        const auto number = filter_numbers.emplace(filter.to_expression(), filter_numbers.size()).first->second;
+        numbers.push_back(static_cast<std::uint32_t>(number));
+      }
     }
     std::optional<ConfigOverlay> overlay;
     if (release.kind == ReleaseKind::Config) {
@@ -251,6 +263,7 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
     }
     inputs.releases.push_back({std::move(release), std::move(targeting.value()), std::move(overlay)});
   }
+  inputs.distinct_filters = filter_numbers.size();
   return inputs;
 }
 

@@ -99,6 +99,7 @@ private:
   Storage &storage_;
   StorageWhitelists whitelists_;
   StorageWindows windows_;
+  FilterVerdicts verdicts_; // the inputs' numbered filters, for the one device decided
 };
 
 // A release with what deciding for it needs, read and parsed once.
@@ -119,6 +120,7 @@ struct AppInputs {
   AppConfig config;
   WhitelistTypes whitelist_types;
   std::shared_ptr<LookupMemo> memo = std::make_shared<LookupMemo>();
+  std::size_t distinct_filters = 0; // how many numbers the releases' filter_numbers use
 };
 
 // Reads and parses an app's inputs; NotFound for an unknown app.
