@@ -7,7 +7,9 @@
 // again only after an operator change. Releases are decided with
 // WindowMode::Admit, so a check takes time-window places. Package releases the device is
 // eligible for offer their packages (packages/offers.hpp): the envelope and the
-// downloads, the delta from the installed version first.
+// downloads, the delta from the installed version first. The written answer and its ETag
+// are kept by decision key (answer_memo.hpp), so devices the rules treat alike share them;
+// every check still decides every release for its device and counts what it offers.
 #include "server/admin/json_io.hpp"
 #include "server/client/answer_memo.hpp"
 #include "server/client/client_api.hpp"
