@@ -7,12 +7,14 @@
 #include "server/observe/logger.hpp"
 #include "server/observe/metrics.hpp"
 #include "server/observe/system_routes.hpp"
+#include "server/packages/blob_sweeper.hpp"
 #include "server/storage/blob_store.hpp"
 #include "server/storage/data_dir.hpp"
 #include "server/storage/sqlite/sqlite_storage.hpp"
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <pthread.h>
 
 namespace {
@@ -95,6 +97,9 @@ int run(int argc, char **argv, Logger &logger) {
     return 1;
   }
   server_for_gauges = server->get();
+  std::optional<packages::BlobSweeper> sweeper; // stopped before the database closes
+  sweeper.emplace(blobs, store, logger, std::chrono::seconds(options->blob_sweep_interval),
+                  std::chrono::seconds(options->blob_grace));
 
   // Tests and scripts read this line to learn the port when --listen asked for port 0.
   std::printf("listening on %s\n", bound.c_str());
@@ -107,6 +112,7 @@ int run(int argc, char **argv, Logger &logger) {
                               "; finishing requests in flight");
   const bool drained = (*server)->shut_down(std::chrono::seconds(options->drain_seconds));
   server_for_gauges = nullptr;
+  sweeper.reset();
   server->reset();
   storage->reset(); // closes the database after the last request is done
   if (!drained) {

@@ -171,7 +171,7 @@ TEST_CASE("queued events reach the server exactly once across client and server 
   CHECK(counter(*running.client, release, "rolled_back") == 0);
 }
 
-TEST_CASE("a backlog goes in batches of at most 100; the oldest beyond the queue's capacity are dropped and counted",
+TEST_CASE("a backlog goes in batches of at most 100, the oldest beyond the queue's capacity are dropped and counted",
           "[integration][events]") {
   RunningServer running;
   set_up_app(*running.client);
@@ -195,7 +195,7 @@ TEST_CASE("a backlog goes in batches of at most 100; the oldest beyond the queue
   CHECK(count_of(log, R"("route":"/v1/events","status":200)") == 3);
 }
 
-TEST_CASE("an event the server refuses is split out of its batch and dropped with a count; the others arrive",
+TEST_CASE("an event the server refuses is split out of its batch and dropped with a count, the others arrive",
           "[integration][events]") {
   RunningServer running;
   set_up_app(*running.client);
@@ -259,7 +259,7 @@ TEST_CASE("events queued while the app runs are sent at shutdown when the server
   CHECK(count_of(log, R"("route":"/v1/check")") == 0);
 }
 
-TEST_CASE("while the server is down syncs back off with jitter up to the cap; once it is back the poll interval "
+TEST_CASE("while the server is down syncs back off with jitter up to the cap, once it is back the poll interval "
           "returns",
           "[integration][schedule]") {
   RunningServer running;

@@ -3,8 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 
 using namespace mds::server;
 using mds::ErrorCode;
@@ -68,4 +71,62 @@ TEST_CASE("a blob that is not what was expected is not stored", "[blobs]") {
   CHECK(store.path_of("ABC").code() == ErrorCode::InvalidHex);
   CHECK(store.path_of("../../etc/passwd").code() == ErrorCode::InvalidHex);
   CHECK_FALSE(store.contains("00"));
+}
+
+namespace {
+
+// Sets a blob's modification time `age` into the past, as if nobody had wanted it since.
+void age_blob(const BlobStore &store, const std::string &sha256, std::chrono::seconds age) {
+  const auto when = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() - age);
+  const struct timespec times[2] = {{when, 0}, {when, 0}};
+  REQUIRE(::utimensat(AT_FDCWD, store.path_of(sha256).value().c_str(), times, 0) == 0);
+}
+
+} // namespace
+
+TEST_CASE("a sweep removes exactly the unreferenced blobs untouched for the grace period", "[blobs]") {
+  mds::test::TempDir temp;
+  std::filesystem::create_directories(temp / "blobs");
+  std::filesystem::create_directories(temp / "tmp");
+  BlobStore store(temp / "blobs", temp / "tmp", &sha256_hasher);
+  const std::vector<std::string> contents = {"referenced, old", "orphan, old", "orphan, recent",
+                                             "orphan, old, touched"};
+  std::vector<std::string> names;
+  for (const auto &content : contents) {
+    names.push_back(store.put_bytes(content).value().sha256);
+  }
+  const auto hour = std::chrono::seconds(3600);
+  age_blob(store, names[0], 2 * hour);
+  age_blob(store, names[1], 2 * hour);
+  age_blob(store, names[3], 2 * hour);
+  CHECK(store.touch(names[3]));                   // asked about by a publish: wanted now
+  CHECK_FALSE(store.touch(std::string(64, 'f'))); // not held
+  // Not ours: a stray file in a shard and a file whose name is not a hash.
+  std::ofstream(store.path_of(names[1]).value().parent_path() / "notes.txt") << "x";
+  std::ofstream(temp / "blobs" / "README") << "x";
+
+  auto swept =
+      store.sweep([&] { return mds::Result<std::vector<std::string>>(std::vector<std::string>{names[0]}); }, hour);
+  REQUIRE(swept.ok());
+  CHECK(swept->removed == 1);
+  CHECK(swept->removed_bytes == contents[1].size());
+  CHECK(swept->kept == 3);
+  CHECK(store.contains(names[0]));
+  CHECK_FALSE(store.contains(names[1]));
+  CHECK(store.contains(names[2]));
+  CHECK(store.contains(names[3]));
+  CHECK(std::filesystem::exists(store.path_of(names[1]).value().parent_path() / "notes.txt"));
+  CHECK(std::filesystem::exists(temp / "blobs" / "README"));
+
+  // With no grace, every unreferenced blob goes; a failing listing removes nothing.
+  auto failed =
+      store.sweep([] { return mds::Result<std::vector<std::string>>(mds::make_error(ErrorCode::StorageFailure, "x")); },
+                  std::chrono::seconds(0));
+  CHECK(failed.code() == ErrorCode::StorageFailure);
+  CHECK(store.contains(names[2]));
+  swept = store.sweep([&] { return mds::Result<std::vector<std::string>>(std::vector<std::string>{names[0]}); },
+                      std::chrono::seconds(0));
+  REQUIRE(swept.ok());
+  CHECK(swept->removed == 2);
+  CHECK(store.contains(names[0]));
 }

@@ -91,7 +91,7 @@ TEST_CASE("config resolution: variants, first match, default, releases on top", 
   }
 }
 
-TEST_CASE("config variants: the stored form reads back; bad stored text is storage_corrupt", "[targeting][config]") {
+TEST_CASE("config variants: the stored form reads back, bad stored text is storage_corrupt", "[targeting][config]") {
   const std::vector<targeting::ConfigVariant> variants = {
       variant({"channel eq beta", R"(app_version version_in ">=1 <2")"}, R"({"x":[1,2]})"),
       variant({"brand ci in huawei,honor"}, "null")};

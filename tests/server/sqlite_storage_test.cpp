@@ -1,6 +1,7 @@
 #include "server/storage/data_dir.hpp"
 #include "server/storage/sqlite/schema.hpp"
 #include "server/storage/sqlite/sqlite_storage.hpp"
+#include "server/storage/whitelist_index.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -336,7 +337,7 @@ TEST_CASE("a second server on the same data directory is refused", "[storage]") 
   CHECK(DataDir::open(temp / "file").code() == ErrorCode::InvalidArgument);
 }
 
-TEST_CASE("config variants are kept, replaced, cleared; the change count follows operator changes only", "[storage]") {
+TEST_CASE("config variants are kept, replaced, cleared, the change count follows operator changes only", "[storage]") {
   mds::test::TempDir temp;
   auto storage = SqliteStorage::open(temp / "mds.db").value();
   const auto start = storage->change_count();
@@ -488,4 +489,22 @@ TEST_CASE("offered counts held in memory are read exactly and survive a clean cl
   }
   auto reopened = SqliteStorage::open(temp / "mds.db").value();
   CHECK(reopened->release_counters(id)->offered == 7);
+}
+
+TEST_CASE("id fingerprints: every id added is found, and the table grows past its expected size", "[storage]") {
+  IdFingerprints prints(4); // far fewer than will arrive
+  for (int i = 0; i < 5000; ++i) {
+    prints.add("device-" + std::to_string(i));
+  }
+  for (int i = 0; i < 5000; ++i) {
+    if (!prints.may_hold("device-" + std::to_string(i))) {
+      FAIL("lost device-" << i);
+    }
+  }
+  int false_hits = 0;
+  for (int i = 5000; i < 105000; ++i) {
+    false_hits += prints.may_hold("device-" + std::to_string(i)) ? 1 : 0;
+  }
+  CHECK(false_hits == 0); // 64-bit fingerprints: a false hit among 100,000 would be a broken hash
+  CHECK_FALSE(prints.may_hold(""));
 }

@@ -204,7 +204,7 @@ TEST_CASE("filters fail first, with the failing one named and the device's value
   CHECK(decision->explanation() == "filter 1 of release (brand eq Huawei) failed: brand is absent");
 }
 
-TEST_CASE("stages: only gray and full offer; doors in order full, whitelist, percentage, window",
+TEST_CASE("stages: only gray and full offer, doors in order full, whitelist, percentage, window",
           "[targeting][evaluate]") {
   FakeWhitelists lists;
   lists.user_lists["testers"] = {"u-42"};

@@ -202,7 +202,7 @@ TEST_CASE("shutdown() before start() and destruction without shutdown() are fine
   CHECK(client);
 }
 
-TEST_CASE("The device id is generated once and kept; the host's id wins", "[client][api]") {
+TEST_CASE("The device id is generated once and kept, the host's id wins", "[client][api]") {
   mds::test::TempDir dir;
   std::string generated;
   {

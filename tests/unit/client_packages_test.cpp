@@ -206,3 +206,45 @@ TEST_CASE("download_upgrade() respects NetworkPolicy::WifiOnly", "[client][packa
   REQUIRE(client->start());
   CHECK(client->download_upgrade().code() == ErrorCode::NetworkNotAllowed);
 }
+
+TEST_CASE("download_upgrade() answers an upgrade refused for good without downloading or reporting it again",
+          "[client][packages]") {
+  Publisher publisher;
+  mds::test::TempDir dir;
+  const std::string hash(64, 'c');
+  // An envelope that is not one: refused before any download, for good.
+  const std::string answer = R"({"poll_interval":600,"upgrade":{"release":"r7","package":"app","version":"10.3.0",)"
+                             R"("mode":"silent","envelope":"e","downloads":[)"
+                             R"({"kind":"full","url":"/v1/blobs/)" +
+                             hash + R"(","size":123,"sha256":")" + hash + R"("}]}})";
+  {
+    auto store = mds::state::Store::open(dir.path());
+    REQUIRE(store);
+    REQUIRE((*store)->set_metas({{"check_etag", "\"a1\""}, {"check_answer", answer}}));
+  }
+  auto options = options_in(dir.path(), publisher);
+  auto client = make_client(options);
+  REQUIRE(client->start());
+  const auto first = client->download_upgrade();
+  REQUIRE_FALSE(first);
+  CHECK(first.code() == ErrorCode::EnvelopeMalformed);
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round); // the second after a restart
+    CHECK(client->download_upgrade().code() == first.code());
+    REQUIRE(client->shutdown(5s));
+    client.reset();
+    {
+      auto store = mds::state::Store::open(dir.path());
+      REQUIRE(store);
+      auto events = (*store)->oldest_events(100);
+      REQUIRE(events);
+      int failed = 0;
+      for (const auto &event : *events) {
+        failed += event.json.find("\"type\":\"failed\"") != std::string::npos;
+      }
+      CHECK(failed == 1);
+    }
+    client = make_client(options);
+    REQUIRE(client->start());
+  }
+}

@@ -130,7 +130,7 @@ TEST_CASE("An endless chunked body is cut at the cap + 1 byte", "[transport][fau
   CHECK(sent.load() < request.max_response_bytes + (32u << 20));
 }
 
-TEST_CASE("A body of exactly the cap passes; one byte more does not", "[transport][faults]") {
+TEST_CASE("A body of exactly the cap passes, one byte more does not", "[transport][faults]") {
   const std::uint64_t cap = 10000;
   struct Case {
     std::uint64_t size;
@@ -330,7 +330,7 @@ TEST_CASE("A server that ignores, refuses or lies about Range never gets bytes s
     std::string name;
     std::function<void(int, const SeenRequest &)> answer;
   };
-  const std::vector<Case> cases = {
+  std::vector<Case> cases = {
       {"ignores Range (200 with the whole, different, blob)",
        [&](int fd, const SeenRequest &) {
          LoopbackServer::send_all(fd, head(200, "OK", "Content-Length: " + std::to_string(current.size()) + "\r\n"));
@@ -365,6 +365,38 @@ TEST_CASE("A server that ignores, refuses or lies about Range never gets bytes s
          serve_ranges(fd, request, current, etag);
        }},
   };
+  // A 206 that starts where the part ends but is not the rest of the same file.
+  const auto partial = [&](const std::string &extra, const std::string &bytes) {
+    return [&current, &etag, extra, bytes](int fd, const SeenRequest &request) {
+      if (!request.header("range").empty()) {
+        LoopbackServer::send_all(
+            fd,
+            head(206, "Partial Content", extra + "Content-Length: " + std::to_string(bytes.size()) + "\r\n") + bytes);
+        return;
+      }
+      serve_ranges(fd, request, current, etag);
+    };
+  };
+  const std::string from = std::to_string(old_part.size());
+  const std::string tail = current.substr(old_part.size());
+  const std::string end = std::to_string(current.size() - 1);
+  const std::string total = std::to_string(current.size());
+  cases.push_back(
+      {"206 under another ETag",
+       partial("ETag: \"other\"\r\nContent-Range: bytes " + from + "-" + end + "/" + total + "\r\n", tail)});
+  cases.push_back(
+      {"206 without an ETag", partial("Content-Range: bytes " + from + "-" + end + "/" + total + "\r\n", tail)});
+  cases.push_back({"206 naming another total", partial("ETag: " + etag + "\r\nContent-Range: bytes " + from + "-" +
+                                                           end + "/" + std::to_string(current.size() + 1) + "\r\n",
+                                                       tail)});
+  cases.push_back({"206 ending before its total", partial("ETag: " + etag + "\r\nContent-Range: bytes " + from + "-" +
+                                                              std::to_string(current.size() - 2) + "/" + total + "\r\n",
+                                                          tail.substr(0, tail.size() - 1))});
+  cases.push_back({"206 with an unknown total",
+                   partial("ETag: " + etag + "\r\nContent-Range: bytes " + from + "-" + end + "/*\r\n", tail)});
+  cases.push_back(
+      {"206 with trailing junk in Content-Range",
+       partial("ETag: " + etag + "\r\nContent-Range: bytes " + from + "-" + end + "/" + total + "x\r\n", tail)});
   for (const auto &c : cases) {
     INFO(c.name);
     LoopbackServer server(
@@ -375,6 +407,7 @@ TEST_CASE("A server that ignores, refuses or lies about Range never gets bytes s
     request.part_path = dir / "y.part";
     request.if_range = etag;
     request.max_bytes = 1u << 20;
+    request.total_size = current.size();
     write_all(request.part_path, old_part);
     Http http(fast_settings());
     auto result = http.download(request);

@@ -57,6 +57,17 @@ bool failed_event(PackageWorld &world, ErrorCode code, const std::string &versio
   return false;
 }
 
+int failed_events(PackageWorld &world, const std::string &version) {
+  auto events = world.store().oldest_events(1000);
+  REQUIRE(events);
+  int count = 0;
+  for (const auto &event : *events) {
+    count += event.json.find("\"type\":\"failed\"") != std::string::npos &&
+             event.json.find("\"version\":\"" + version + "\"") != std::string::npos;
+  }
+  return count;
+}
+
 std::string installed_detail(PackageWorld &world, const std::string &version) {
   auto events = world.store().oldest_events(1000);
   REQUIRE(events);
@@ -238,9 +249,10 @@ TEST_CASE("Packages: a file swapped, flipped, truncated or extended is refused (
 TEST_CASE("Packages: an older version is refused, also after a restart (SECURITY #4)", "[packages][security]") {
   PackageWorld world;
   REQUIRE(world.install(world.offer("h5", "5.0.0", site(5))).failed.empty());
-  const auto older = world.offer("h5", "4.0.0", site(4));
   for (int round = 0; round < 2; ++round) {
     INFO("round " << round);
+    // Another offer each round: the same one would be skipped as refused for good.
+    const auto older = world.offer("h5", "4.0.0", site(4 + 2 * static_cast<unsigned>(round)));
     auto report = world.install(older);
     REQUIRE(report.failed.size() == 1);
     CHECK(report.failed[0].error.code == ErrorCode::VersionRollback);
@@ -540,4 +552,148 @@ TEST_CASE("Packages: an upgrade is a single-file package", "[packages]") {
   REQUIRE(report.failed.size() == 1);
   CHECK(report.failed[0].error.code == ErrorCode::ManifestInvalid);
   CHECK(world.current("app", PackageKind::Upgrade) == "10.3.0");
+}
+
+TEST_CASE("Packages: an offer refused for good is neither fetched nor reported again", "[packages][security]") {
+  struct Case {
+    const char *name;
+    ErrorCode code;
+    int fetches; // by the refusal
+    std::function<mds::transport::PackageOffer(PackageWorld &)> offer;
+  };
+  const std::vector<Case> cases = {
+      {"an untrusted signer", ErrorCode::SignatureUntrustedKey, 0,
+       [](PackageWorld &w) {
+         auto offer = w.offer("h5", "2.0.0", site(2));
+         auto other = mds::core::crypto::PrivateKey::generate();
+         REQUIRE(other);
+         offer.envelope = w.sign(mds::test::manifest_of(site(2), "h5", "2.0.0"), &*other);
+         return offer;
+       }},
+      {"a file that differs from the manifest in a blob that is the offered one", ErrorCode::FileHashMismatch, 1,
+       [](PackageWorld &w) {
+         Tree fake = site(2);
+         fake["static/lib.js"][100] ^= 1;
+         const auto manifest = mds::test::manifest_of(site(2), "h5", "2.0.0");
+         return offer_with_full(w, manifest, lying_full(manifest, fake));
+       }},
+  };
+  for (const auto &c : cases) {
+    INFO(c.name);
+    PackageWorld world;
+    REQUIRE(world.install(world.offer("h5", "1.0.0", site(1))).failed.empty());
+    const auto offer = c.offer(world);
+    const int fetches = world.fetches;
+    auto report = world.install(offer);
+    REQUIRE(report.failed.size() == 1);
+    CHECK(report.failed[0].error.code == c.code);
+    CHECK(world.fetches == fetches + c.fetches);
+    CHECK(failed_events(world, "2.0.0") == 1);
+    for (int round = 0; round < 2; ++round) { // the second after a restart
+      INFO("round " << round);
+      report = world.install(offer);
+      CHECK(report.failed.empty());
+      CHECK(report.installed.empty());
+      REQUIRE(report.skipped.size() == 1);
+      CHECK(report.skipped[0].error.code == c.code);
+      CHECK(world.fetches == fetches + c.fetches);
+      CHECK(failed_events(world, "2.0.0") == 1);
+      check_serving(world, "h5", "1.0.0", site(1));
+      check_no_trees_in_staging(world);
+      world.reopen();
+    }
+    // The same version offered otherwise (here: signed anew, so another envelope and blob)
+    // is a new offer.
+    auto manifest = mds::test::manifest_of(site(2), "h5", "2.0.0");
+    manifest.created = "2026-11-23T10:00:00Z";
+    report = world.install(offer_with_full(world, manifest, PackageWorld::encode(Manifest{}, {}, manifest, site(2))));
+    REQUIRE(report.installed.size() == 1);
+    check_serving(world, "h5", "2.0.0", site(2));
+  }
+
+  SECTION("a group with a refused offer is left alone; its other offer alone installs") {
+    PackageWorld world;
+    auto a = world.offer("a", "1.0.0", site(1));
+    auto b = world.offer("b", "1.0.0", site(2));
+    auto other = mds::core::crypto::PrivateKey::generate();
+    REQUIRE(other);
+    b.envelope = world.sign(mds::test::manifest_of(site(2), "b", "1.0.0"), &*other);
+    a.group = b.group = "r9";
+    auto report = world.pipeline().install(PackageKind::Offline, {a, b});
+    CHECK(report.failed.size() == 2);
+    const int fetches = world.fetches;
+    report = world.pipeline().install(PackageKind::Offline, {a, b});
+    CHECK(report.failed.empty());
+    CHECK(report.skipped.size() == 2);
+    CHECK(world.fetches == fetches);
+    CHECK(failed_events(world, "1.0.0") == 2);
+    a.group.reset();
+    report = world.install(a);
+    REQUIRE(report.installed.size() == 1);
+  }
+}
+
+TEST_CASE("Packages: failures retrying may change are tried again", "[packages]") {
+  SECTION("a blob the server does not have yet") {
+    PackageWorld world;
+    REQUIRE(world.install(world.offer("h5", "1.0.0", site(1))).failed.empty());
+    const auto offer = world.offer("h5", "2.0.0", site(2));
+    const auto blob = world.blobs() / offer.downloads[0].sha256;
+    const auto bytes = mds::test::read_bytes(blob);
+    std::filesystem::remove(blob);
+    for (int round = 1; round <= 2; ++round) {
+      auto report = world.install(offer);
+      REQUIRE(report.failed.size() == 1);
+      CHECK(report.failed[0].error.code == ErrorCode::HttpStatus);
+      CHECK(failed_events(world, "2.0.0") == round);
+    }
+    CHECK(world.fetches == 3);
+    mds::test::write_bytes(blob, bytes);
+    REQUIRE(world.install(offer).installed.size() == 1);
+    check_serving(world, "h5", "2.0.0", site(2));
+  }
+  SECTION("a whole blob, in one answer, other than the offered one (a captive portal, a proxy)") {
+    PackageWorld world;
+    REQUIRE(world.install(world.offer("h5", "1.0.0", site(1))).failed.empty());
+    const auto offer = world.offer("h5", "2.0.0", site(2));
+    const auto blob = world.blobs() / offer.downloads[0].sha256;
+    const auto bytes = mds::test::read_bytes(blob);
+    auto other = bytes;
+    other[other.size() / 2] ^= 1;
+    mds::test::write_bytes(blob, other);
+    const int fetches = world.fetches;
+    for (int round = 1; round <= 2; ++round) {
+      auto report = world.install(offer);
+      REQUIRE(report.failed.size() == 1);
+      CHECK(report.failed[0].error.code == ErrorCode::FileHashMismatch);
+      CHECK(report.skipped.empty());
+      CHECK(world.fetches == fetches + round);
+      CHECK(failed_events(world, "2.0.0") == round);
+      check_serving(world, "h5", "1.0.0", site(1));
+      check_no_trees_in_staging(world);
+    }
+    mds::test::write_bytes(blob, bytes);
+    REQUIRE(world.install(offer).installed.size() == 1);
+    check_serving(world, "h5", "2.0.0", site(2));
+  }
+  SECTION("a resumed download that hashes wrong") {
+    PackageWorld world;
+    REQUIRE(world.install(world.offer("h5", "1.0.0", site(1))).failed.empty());
+    const auto offer = world.offer("h5", "2.0.0", site(2));
+    const auto &full = offer.downloads[0];
+    // A part left by an earlier answer whose bytes were not the blob's.
+    std::filesystem::create_directories(world.pipeline().staging_directory());
+    mds::test::write_bytes(world.pipeline().staging_directory() / (full.sha256 + ".part"), std::string(1000, 'x'));
+    REQUIRE(world.store().save_checkpoint(
+        {"blob/" + full.sha256, full.url, "\"" + full.sha256 + "\"", full.size, full.sha256}));
+    auto report = world.install(offer);
+    REQUIRE(report.failed.size() == 1);
+    CHECK(report.failed[0].error.code == ErrorCode::FileHashMismatch);
+    CHECK(world.last_resumed_from == 1000);
+    check_serving(world, "h5", "1.0.0", site(1));
+    report = world.install(offer);
+    REQUIRE(report.installed.size() == 1);
+    CHECK(world.last_resumed_from == 0);
+    check_serving(world, "h5", "2.0.0", site(2));
+  }
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <fstream>
 #include <functional>
 
@@ -279,6 +280,46 @@ TEST_CASE("Prompt state and download checkpoints are kept per key", "[state]") {
   CHECK((*checkpoint)->expected_size == 123);
   REQUIRE(store->clear_checkpoint("upgrade/app/10.3.0"));
   CHECK_FALSE(store->checkpoint("upgrade/app/10.3.0")->has_value());
+}
+
+TEST_CASE("Refused offers are kept per offer, bounded, and forgotten when the package installs", "[state]") {
+  mds::test::TempDir dir;
+  auto store = open_store(dir.path());
+  const std::string digest(64, 'd');
+  REQUIRE(store->remember_refused_offer(
+      {"offline", "h5", "2.0.0", digest, mds::make_error(mds::ErrorCode::SignatureUntrustedKey, "no trusted key")}));
+  store.reset();
+  store = open_store(dir.path()); // kept across a restart
+  auto refused = store->refused_offer("offline", "h5", "2.0.0", digest);
+  REQUIRE(refused);
+  REQUIRE(refused->has_value());
+  CHECK((*refused)->code == mds::ErrorCode::SignatureUntrustedKey);
+  CHECK((*refused)->message == "no trusted key");
+  for (const auto &[kind, package, version, other] :
+       std::vector<std::array<std::string, 4>>{{"upgrade", "h5", "2.0.0", digest},
+                                               {"offline", "cart", "2.0.0", digest},
+                                               {"offline", "h5", "2.0.1", digest},
+                                               {"offline", "h5", "2.0.0", std::string(64, 'e')}}) {
+    INFO(kind << " " << package << " " << version << " " << other);
+    CHECK_FALSE(store->refused_offer(kind, package, version, other)->has_value());
+  }
+
+  // Installing a version of the package forgets its refusals, not another package's.
+  REQUIRE(store->remember_refused_offer(
+      {"offline", "cart", "1.0.0", digest, mds::make_error(mds::ErrorCode::PathUnsafe, "../x")}));
+  REQUIRE(store->commit_installs({{"offline", "h5", "3.0.0", "{}"}}));
+  CHECK_FALSE(store->refused_offer("offline", "h5", "2.0.0", digest)->has_value());
+  CHECK(store->refused_offer("offline", "cart", "1.0.0", digest)->has_value());
+
+  // At most kMaxRefusedOffers: the oldest go first.
+  for (int i = 0; i < mds::state::kMaxRefusedOffers; ++i) {
+    REQUIRE(store->remember_refused_offer(
+        {"offline", "p" + std::to_string(i), "1.0.0", digest, mds::make_error(mds::ErrorCode::FileHashMismatch, "x")}));
+  }
+  CHECK_FALSE(store->refused_offer("offline", "cart", "1.0.0", digest)->has_value());
+  CHECK(store->refused_offer("offline", "p0", "1.0.0", digest)->has_value());
+  CHECK(query_one(dir / "mds.db", "SELECT count(*) FROM refused_offers") ==
+        std::to_string(mds::state::kMaxRefusedOffers));
 }
 
 TEST_CASE("Opening refuses an empty directory name and a directory it cannot create", "[state]") {

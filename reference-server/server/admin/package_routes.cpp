@@ -49,7 +49,7 @@ Response missing_blobs(const BlobStore &blobs, const AdminLimits &limits, const 
       return Response::error(
           make_error(ErrorCode::InvalidHex, "blobs.sha256[" + std::to_string(i) + "] is not 64 lower-case hex digits"));
     }
-    if (!blobs.contains(hash)) {
+    if (!blobs.touch(hash)) { // held blobs are wanted now: a sweep leaves them for its grace period
       writer.String(hash.data(), static_cast<rapidjson::SizeType>(hash.size()));
     }
   }

@@ -10,6 +10,7 @@ const char *const kServerUsage =
     "usage: mds-server --data DIR --listen HOST:PORT --admin-token-file FILE [--threads N]\n"
     "                  [--max-upload-bytes N] [--delta-bases K] [--max-pending-checks N]\n"
     "                  [--retry-after S] [--poll-interval S] [--drain-seconds S]\n"
+    "                  [--blob-sweep-interval S] [--blob-grace S]\n"
     "  --data DIR               state directory (created if missing): mds.db, blobs/\n"
     "  --listen HOST:PORT       address to serve on; port 0 picks a free port, printed on stdout\n"
     "  --admin-token-file FILE  admin bearer tokens, one per line, optionally \"NAME TOKEN\"\n"
@@ -22,7 +23,11 @@ const char *const kServerUsage =
     "  --poll-interval S        seconds until a device's next check, sent with every answer\n"
     "                           (1 to 604800, default 1800)\n"
     "  --drain-seconds S        on SIGTERM, how long requests in flight may still take\n"
-    "                           (1 to 3600, default 10)\n";
+    "                           (1 to 3600, default 10)\n"
+    "  --blob-sweep-interval S  how often blobs no published package needs are removed\n"
+    "                           (also at start; 1 to 604800, default 3600)\n"
+    "  --blob-grace S           such a blob is kept until nobody uploaded or asked for it\n"
+    "                           for S seconds (0 to 604800, default 3600)\n";
 
 namespace {
 
@@ -57,7 +62,9 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string> &argum
                      "max-pending-checks",
                      "retry-after",
                      "poll-interval",
-                     "drain-seconds"};
+                     "drain-seconds",
+                     "blob-sweep-interval",
+                     "blob-grace"};
   spec.switches = {"help"};
   auto command_line = cli::parse_command_line(arguments, spec);
   if (!command_line) {
@@ -118,7 +125,9 @@ Result<ServerOptions> parse_server_options(const std::vector<std::string> &argum
   for (const auto &number : {NumericFlag{"max-pending-checks", 1, 100000, &options.max_pending_checks},
                              NumericFlag{"retry-after", 1, 86400, &options.retry_after},
                              NumericFlag{"poll-interval", 1, 604800, &options.poll_interval},
-                             NumericFlag{"drain-seconds", 1, 3600, &options.drain_seconds}}) {
+                             NumericFlag{"drain-seconds", 1, 3600, &options.drain_seconds},
+                             NumericFlag{"blob-sweep-interval", 1, 604800, &options.blob_sweep_interval},
+                             NumericFlag{"blob-grace", 0, 604800, &options.blob_grace}}) {
     if (auto text = command_line->value(number.flag)) {
       auto parsed = parse_bounded(*text, number.low, number.high);
       if (!parsed) {

@@ -25,6 +25,10 @@ struct ServerOptions {
   std::uint32_t retry_after = 30;
   std::uint32_t poll_interval = 1800;
   std::uint32_t drain_seconds = 10; // SIGTERM: how long requests in flight may still take
+  // Blobs no package needs are removed at start and then every blob_sweep_interval, once
+  // untouched for blob_grace (packages/blob_sweeper.hpp).
+  std::uint32_t blob_sweep_interval = 3600;
+  std::uint32_t blob_grace = 3600;
   bool show_help = false;
 };
 

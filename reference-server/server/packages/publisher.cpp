@@ -95,6 +95,7 @@ Status check_blobs(const core::Manifest &manifest, const BlobStore &blobs) {
 
 Result<PublishedPackage> Publisher::publish(std::string_view app_name, std::string_view envelope_text,
                                             const Actor &actor) {
+  const auto no_sweep = blobs_.hold_against_sweep(); // until the package names its blobs
   auto app = storage_.get_app(app_name);
   if (!app) {
     return app.error();

@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_set>
 #include <vector>
 
 namespace mds::server {
@@ -121,6 +123,64 @@ Status BlobStore::make_shard(const std::filesystem::path &shard) const {
   return {};
 }
 
+bool BlobStore::touch(std::string_view sha256) const {
+  auto path = path_of(sha256);
+  return path && ::utimensat(AT_FDCWD, path->c_str(), nullptr, 0) == 0;
+}
+
+Result<BlobSweep> BlobStore::sweep(const std::function<Result<std::vector<std::string>>()> &list_referenced,
+                                   std::chrono::seconds grace) {
+  std::unique_lock<std::shared_mutex> no_publish(sweep_mutex_);
+  auto listed = list_referenced();
+  if (!listed) {
+    return listed.error();
+  }
+  const std::unordered_set<std::string> referenced(listed->begin(), listed->end());
+  BlobSweep result;
+  const auto now = std::chrono::system_clock::now();
+  std::error_code error;
+  for (const auto &shard : std::filesystem::directory_iterator(root_, error)) {
+    if (!shard.is_directory()) {
+      continue;
+    }
+    bool removed_any = false;
+    std::error_code shard_error;
+    for (const auto &entry : std::filesystem::directory_iterator(shard.path(), shard_error)) {
+      const std::string name = entry.path().filename().string();
+      if (!is_sha256_hex(name) || entry.path() != path_of(name).value()) {
+        continue; // not a blob's name and place: not ours to remove
+      }
+      struct stat info {};
+      if (::stat(entry.path().c_str(), &info) != 0) {
+        continue;
+      }
+      const auto modified = std::chrono::system_clock::from_time_t(info.st_mtim.tv_sec);
+      if (referenced.count(name) != 0 || now - modified < grace) {
+        ++result.kept;
+        continue;
+      }
+      if (::unlink(entry.path().c_str()) != 0) {
+        return io_error("remove " + entry.path().string(), errno);
+      }
+      ++result.removed;
+      result.removed_bytes += static_cast<std::uint64_t>(info.st_size);
+      removed_any = true;
+    }
+    if (shard_error) {
+      return make_error(ErrorCode::IoError, "list " + shard.path().string() + ": " + shard_error.message());
+    }
+    if (removed_any) {
+      if (auto synced = io::fsync_directory(shard.path()); !synced) {
+        return synced.error();
+      }
+    }
+  }
+  if (error) {
+    return make_error(ErrorCode::IoError, "list " + root_.string() + ": " + error.message());
+  }
+  return result;
+}
+
 Result<StoredBlob> BlobStore::adopt(const std::filesystem::path &file, std::string_view sha256) {
   auto destination = path_of(sha256);
   if (!destination) {
@@ -143,8 +203,11 @@ Result<StoredBlob> BlobStore::adopt(const std::filesystem::path &file, std::stri
   }
   // A hard link, not a rename: the caller still owns (and removes) its name, and a blob
   // that appears meanwhile under the same name (EEXIST) holds the same bytes.
-  if (::link(file.c_str(), destination->c_str()) != 0 && errno != EEXIST) {
-    return io_error("link into " + destination->string(), errno);
+  if (::link(file.c_str(), destination->c_str()) != 0) {
+    if (errno != EEXIST) {
+      return io_error("link into " + destination->string(), errno);
+    }
+    touch(sha256); // uploaded again: wanted now, whatever its age
   }
   if (auto synced_dir = io::fsync_directory(destination->parent_path()); !synced_dir) {
     return synced_dir.error();

@@ -10,13 +10,16 @@
 
 #include <mds/error.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mds::server {
 
@@ -41,6 +44,12 @@ struct StoredBlob {
   std::uint64_t size = 0;
 };
 
+struct BlobSweep {
+  std::uint64_t removed = 0;
+  std::uint64_t removed_bytes = 0;
+  std::uint64_t kept = 0;
+};
+
 class BlobStore {
 public:
   BlobStore(std::filesystem::path root, std::filesystem::path tmp_dir, ContentHasherFactory hasher)
@@ -62,6 +71,20 @@ public:
   Result<StoredBlob> adopt(const std::filesystem::path &file, std::string_view sha256);
 
   bool contains(std::string_view sha256) const;
+  // Marks a held blob as wanted now (its modification time), which keeps a sweep away
+  // from it for the sweep's grace period; false when the blob is not held.
+  bool touch(std::string_view sha256) const;
+
+  // Removes each held blob that `list_referenced` does not name and that nobody touched,
+  // uploaded or wrote within `grace`: what a publish that never committed left behind.
+  // A publish in progress holds hold_against_sweep() from its blob checks to its commit;
+  // the sweep takes it exclusively and only then lists the referenced blobs, so a blob a
+  // committed or committing package names is never removed.
+  Result<BlobSweep> sweep(const std::function<Result<std::vector<std::string>>()> &list_referenced,
+                          std::chrono::seconds grace);
+  std::shared_lock<std::shared_mutex> hold_against_sweep() const {
+    return std::shared_lock<std::shared_mutex>(sweep_mutex_);
+  }
   // The blob's size; nullopt when it is not held.
   std::optional<std::uint64_t> size_of(std::string_view sha256) const;
   // The file a blob lives in; InvalidHex for a name that is not a SHA-256 in hex.
@@ -74,6 +97,7 @@ private:
   std::filesystem::path root_;
   std::filesystem::path tmp_dir_;
   ContentHasherFactory hasher_;
+  mutable std::shared_mutex sweep_mutex_;
 };
 
 } // namespace mds::server

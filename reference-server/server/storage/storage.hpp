@@ -269,6 +269,10 @@ public:
   // Refused with Conflict while a release that is not ended or rolled back uses the list.
   virtual Status delete_whitelist(std::string_view name, const Actor &actor) = 0;
 
+  // Every blob a published package needs: its files (future deltas are made from them)
+  // and its downloads.
+  virtual Result<std::vector<std::string>> referenced_blobs() = 0;
+
   virtual Result<ReleaseRule> create_rule(const NewReleaseRule &rule, const Actor &actor) = 0;
   virtual Result<std::vector<ReleaseRule>> list_rules() = 0;
   virtual Result<ReleaseRule> get_rule(std::string_view name) = 0;

@@ -53,7 +53,20 @@ std::uint64_t IdFingerprints::fingerprint(std::string_view id) const {
 }
 
 void IdFingerprints::add(std::string_view id) {
-  const std::uint64_t print = fingerprint(id);
+  if ((used_ + 1) * 2 > slots_.size()) {
+    std::vector<std::uint64_t> old(slots_.size() * 2, 0);
+    old.swap(slots_);
+    used_ = 0;
+    for (const auto print : old) {
+      if (print != 0) {
+        insert(print);
+      }
+    }
+  }
+  insert(fingerprint(id));
+}
+
+void IdFingerprints::insert(std::uint64_t print) {
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t slot = print & mask;; slot = (slot + 1) & mask) {
     if (slots_[slot] == print) {
@@ -61,6 +74,7 @@ void IdFingerprints::add(std::string_view id) {
     }
     if (slots_[slot] == 0) {
       slots_[slot] = print;
+      ++used_;
       return;
     }
   }

@@ -22,6 +22,7 @@ inline constexpr std::size_t kMaxPatternLength = 1024;
 
 class IdFingerprints {
 public:
+  // Sized for `expected_ids`; grows if more arrive.
   explicit IdFingerprints(std::uint64_t expected_ids);
   void add(std::string_view id);
   // False: the id is certainly not in the list. True: it probably is; confirm it.
@@ -29,8 +30,10 @@ public:
 
 private:
   std::uint64_t fingerprint(std::string_view id) const;
+  void insert(std::uint64_t print);
   std::uint64_t seed_;
   std::vector<std::uint64_t> slots_; // 0: empty; a power of two, at most half full
+  std::size_t used_ = 0;
 };
 
 class PatternSet {

@@ -146,6 +146,9 @@ Result<std::string> ClientPackages::download_upgrade(const transport::UpgradeOff
   if (!report.failed.empty()) {
     return report.failed.front().error;
   }
+  if (!report.skipped.empty()) {
+    return report.skipped.front().error; // refused for good before, not reported again
+  }
   const auto &package = offer.package.package;
   const auto &version = offer.package.version;
   auto manifest = pipeline_->installed_manifest(core::PackageKind::Upgrade, package, version);

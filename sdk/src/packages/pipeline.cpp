@@ -122,6 +122,23 @@ Status copy_verified(const std::filesystem::path &source, const core::Manifest &
   return {};
 }
 
+// Whether a refusal with `code` would be the same for the same offer tried again: what
+// the signed envelope and manifest, the device's keys, versions and caps, or a blob whose
+// bytes were checked against the offered SHA-256 decide. Network, storage and server
+// answers may change; so may what the system failed to do (allocation, entropy).
+bool is_final(ErrorCode code) {
+  switch (category_of(code)) {
+  case ErrorCategory::Parse:
+  case ErrorCategory::Package:
+  case ErrorCategory::Version:
+    return true;
+  case ErrorCategory::Signature:
+    return code != ErrorCode::CryptoFailure;
+  default:
+    return false;
+  }
+}
+
 bool falls_back(ErrorCode code) {
   // Only giving up is final; any other failure of a delta leaves the full download.
   return code != ErrorCode::Cancelled;
@@ -180,7 +197,8 @@ Result<core::Manifest> Pipeline::installed_manifest(core::PackageKind kind, cons
   return read_installed_manifest(**envelope, settings_.device, kind, package);
 }
 
-Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &download) {
+Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &download, bool &final) {
+  final = true; // the offer's own hash and size are refused for good
   if (!is_lower_hex64(download.sha256)) {
     return make_error(ErrorCode::InvalidHex, "download hash \"" + download.sha256 + "\"");
   }
@@ -189,6 +207,7 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
                                                       " bytes, above the cap of " +
                                                       std::to_string(settings_.max_download_bytes));
   }
+  final = false;
   const auto part = staging_directory() / (download.sha256 + kPartSuffix);
   const auto key = checkpoint_key(download.sha256);
   const std::string url = transport::resolve_url(settings_.server_url, download.url);
@@ -214,6 +233,7 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
   request.part_path = part;
   request.if_range = if_range;
   request.max_bytes = download.size;
+  request.total_size = download.size;
   request.deadline = settings_.download_deadline;
   request.on_body_start = [&](const std::string &etag) {
     // Only a strong validator makes a resume safe (SECURITY.md #16).
@@ -222,10 +242,19 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
   };
   auto fetched = fetch_(request);
   if (!fetched) {
+    if (fetched.code() == ErrorCode::ResponseTooLarge) {
+      // More bytes than the blob has: what arrived is not the blob, nothing to resume.
+      drop_blob(download.sha256);
+    }
     return std::move(fetched).error();
   }
   if (auto checked = check_blob(part, download); !checked) {
     drop_blob(download.sha256);
+    // Bytes that are not the offered blob say nothing about the offer: a captive portal,
+    // a proxy or a cache may have answered, and the next network may not. Refusing the
+    // offer for good here would let any of them stop an update for good; the download
+    // is tried again at the next sync.
+    final = false;
     return std::move(checked).error();
   }
   return part;
@@ -277,7 +306,9 @@ Status Pipeline::apply(const core::Manifest &base, const std::filesystem::path &
   return (*sink)->sync_directories();
 }
 
-Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, const transport::PackageOffer &offer) {
+Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, const transport::PackageOffer &offer,
+                                                        bool &final) {
+  final = false; // storage failures may pass next time
   const std::string kind_name = core::to_string(kind);
   auto versions = store_.installed_versions(kind_name, offer.package);
   if (!versions) {
@@ -297,8 +328,10 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
   expected.floor = *floor;
   auto manifest = verify_package(offer.envelope, settings_.device, expected);
   if (!manifest) {
+    final = is_final(manifest.code());
     return std::move(manifest).error();
   }
+  final = true; // the refusals below are the offer's own
   if (kind == core::PackageKind::Upgrade && manifest->files.size() != 1) {
     return make_error(ErrorCode::ManifestInvalid,
                       "an upgrade package holds exactly one file, this one " + std::to_string(manifest->files.size()));
@@ -337,7 +370,8 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
   std::optional<Error> last;
   for (const auto &attempt : attempts) {
     const bool is_delta = attempt.download->kind == "delta";
-    auto blob = fetch_blob(*attempt.download);
+    bool fetch_final = false;
+    auto blob = fetch_blob(*attempt.download, fetch_final);
     if (blob) {
       (void)events_.downloaded({offer.release, offer.package, offer.version},
                                attempt.download->kind + " " + std::to_string(attempt.download->size));
@@ -359,6 +393,10 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
       // The blob was the one offered and still failed: it will never apply.
       drop_blob(attempt.download->sha256);
     }
+    // A blob that matched its offered SHA-256 fails the same way again unless the
+    // device's side (storage) failed. The offer is refused for good only when every
+    // download tried was.
+    final = final && (blob ? is_final(applied.code()) : fetch_final);
     last = applied.error();
     if (!is_delta || !falls_back(applied.code())) {
       break;
@@ -444,15 +482,39 @@ PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<trans
     groups.push_back({&offer});
   }
 
+  const std::string kind_name = core::to_string(kind);
   for (const auto &group : groups) {
+    // An offer refused for good before: the group is left alone, silently.
+    std::vector<std::string> digests;
+    std::optional<Error> remembered;
+    for (const auto *offer : group) {
+      digests.push_back(offer_digest(kind, *offer));
+      auto refused = store_.refused_offer(kind_name, offer->package, offer->version, digests.back());
+      if (refused && *refused && !remembered) {
+        remembered = **refused;
+      }
+    }
+    if (remembered) {
+      for (const auto *offer : group) {
+        report.skipped.push_back({offer->package, offer->version, *remembered});
+      }
+      continue;
+    }
+
     std::vector<Staged> staged;
     std::optional<Error> failure;
     const transport::PackageOffer *failed_offer = nullptr;
-    for (const auto *offer : group) {
-      auto result = stage(kind, *offer);
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      const auto *offer = group[i];
+      bool final = false;
+      auto result = stage(kind, *offer, final);
       if (!result) {
         failure = result.error();
         failed_offer = offer;
+        if (final) {
+          // A store that cannot write only means the offer is tried again.
+          (void)store_.remember_refused_offer({kind_name, offer->package, offer->version, digests[i], *failure});
+        }
         break;
       }
       if (*result) {
@@ -501,6 +563,41 @@ PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<trans
     }
   }
   return report;
+}
+
+std::string Pipeline::offer_digest(core::PackageKind kind, const transport::PackageOffer &offer) const {
+  // Every field is length-prefixed, so no two different inputs read the same.
+  std::string text;
+  auto add = [&text](const std::string &field) {
+    text += std::to_string(field.size());
+    text += ':';
+    text += field;
+  };
+  add(core::to_string(kind));
+  add(offer.package);
+  add(offer.version);
+  add(offer.envelope);
+  for (const auto &download : offer.downloads) {
+    add(download.kind);
+    add(download.base.value_or(""));
+    add(download.url);
+    add(download.sha256);
+    add(std::to_string(download.size));
+  }
+  // The device's side of a verdict.
+  add(settings_.device.app_id);
+  add(settings_.device.app_version.to_string());
+  for (const auto &[name, version] : settings_.device.sdk_versions) {
+    add(name);
+    add(version.to_string());
+  }
+  for (const auto &key : settings_.device.trusted_keys) {
+    add(key.key_id());
+  }
+  add(std::to_string(settings_.max_download_bytes));
+  add(std::to_string(settings_.max_window_log));
+  return core::crypto::hex_encode(
+      core::crypto::sha256(core::crypto::ByteView(reinterpret_cast<const std::uint8_t *>(text.data()), text.size())));
 }
 
 PipelineReport Pipeline::install_preset(const std::string &envelope, const std::filesystem::path &directory) {

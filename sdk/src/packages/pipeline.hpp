@@ -22,6 +22,15 @@
 // `installed` with detail "delta", "full" or "preset". A process killed at any instant
 // leaves the current version whole; recover() at start resumes or clears staging.
 //
+// A refusal that trying the same offer again cannot change (the envelope, the manifest,
+// the device's keys and versions, or a blob whose whole answer was wrong decide it) is
+// remembered in the store under the offer's digest: that offer is then neither fetched
+// nor reported again (it is listed in `skipped`), nor is the rest of its group. A changed
+// offer (another envelope, download or URL), another app or SDK version or trusted key
+// set, or another version of the package committed, makes it a new offer. Network,
+// server-status and storage failures, and a wrong blob built from a resumed download,
+// are tried again at the next install().
+//
 // Thread-safety: every member function takes one mutex; install work is serialised.
 #ifndef MDS_SRC_PACKAGES_PIPELINE_HPP
 #define MDS_SRC_PACKAGES_PIPELINE_HPP
@@ -79,6 +88,9 @@ struct PackageFailure {
 struct PipelineReport {
   std::vector<InstalledPackage> installed;
   std::vector<PackageFailure> failed;
+  // Offers refused for good before: neither fetched nor reported (no event) this time;
+  // each with the error it was refused with.
+  std::vector<PackageFailure> skipped;
 };
 
 // The directory of a kind's installed trees under the state directory: "packages" for
@@ -123,8 +135,13 @@ private:
     std::vector<std::string> blobs; // sha256 of the downloads used, dropped after commit
   };
 
-  Result<std::optional<Staged>> stage(core::PackageKind kind, const transport::PackageOffer &offer);
-  Result<std::filesystem::path> fetch_blob(const transport::Download &download);
+  // `final` tells whether a failure would be the same for the same offer tried again.
+  Result<std::optional<Staged>> stage(core::PackageKind kind, const transport::PackageOffer &offer, bool &final);
+  // `final` tells whether a failure is the blob's for good: the offer's hash or size
+  // refused, or one whole answer (not a resume) with every byte that hashed wrong.
+  Result<std::filesystem::path> fetch_blob(const transport::Download &download, bool &final);
+  // What names an offer and the device's side of its verdict (see above).
+  std::string offer_digest(core::PackageKind kind, const transport::PackageOffer &offer) const;
   Status apply(const core::Manifest &base, const std::filesystem::path &base_root, const core::Manifest &target,
                const std::filesystem::path &blob, const std::filesystem::path &tree);
   Status commit(core::PackageKind kind, std::vector<Staged> &staged);

@@ -38,6 +38,11 @@ constexpr const char *kMigrations[] = {
     "CREATE TABLE package_versions(kind TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL,"
     "  envelope TEXT NOT NULL, PRIMARY KEY(kind, package, version));"
     "ALTER TABLE packages ADD COLUMN previous TEXT;",
+    // 2 -> 3: offers refused for a reason retrying cannot change, so they are neither
+    // downloaded nor reported again
+    "CREATE TABLE refused_offers(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, package TEXT NOT NULL,"
+    "  version TEXT NOT NULL, digest TEXT NOT NULL, code INTEGER NOT NULL, message TEXT NOT NULL,"
+    "  UNIQUE(kind, package, version, digest));",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
@@ -949,6 +954,62 @@ Status Store::commit_installs(const std::vector<InstallCommit> &commits) {
     if (auto status = forget.run(); !status) {
       return status;
     }
+    Statement forgive(db_, "DELETE FROM refused_offers WHERE kind = ? AND package = ?");
+    forgive.bind(1, commit.kind);
+    forgive.bind(2, commit.package);
+    if (auto status = forgive.run(); !status) {
+      return status;
+    }
+  }
+  return transaction.commit();
+}
+
+Result<std::optional<Error>> Store::refused_offer(const std::string &kind, const std::string &package,
+                                                  const std::string &version, const std::string &digest) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement read(db_, "SELECT code, message FROM refused_offers WHERE kind = ? AND package = ? AND version = ?"
+                      " AND digest = ?");
+  read.bind(1, kind);
+  read.bind(2, package);
+  read.bind(3, version);
+  read.bind(4, digest);
+  auto row = read.step();
+  if (!row) {
+    return std::move(row).error();
+  }
+  if (!*row) {
+    return std::optional<Error>();
+  }
+  const auto number = read.integer(0);
+  const ErrorCode code = number > 0 && is_known_error_code(static_cast<std::uint32_t>(number))
+                             ? static_cast<ErrorCode>(number)
+                             : ErrorCode::Internal;
+  return std::optional<Error>(make_error(code, read.text(1)));
+}
+
+Status Store::remember_refused_offer(const RefusedOffer &offer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction transaction(db_);
+  if (!transaction.begun()) {
+    return transaction.begun();
+  }
+  Statement write(db_, "INSERT INTO refused_offers(kind, package, version, digest, code, message)"
+                       " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(kind, package, version, digest)"
+                       " DO UPDATE SET code = excluded.code, message = excluded.message");
+  write.bind(1, offer.kind);
+  write.bind(2, offer.package);
+  write.bind(3, offer.version);
+  write.bind(4, offer.digest);
+  write.bind(5, static_cast<std::int64_t>(offer.error.code));
+  write.bind(6, offer.error.message);
+  if (auto status = write.run(); !status) {
+    return status;
+  }
+  Statement trim(db_, "DELETE FROM refused_offers WHERE seq NOT IN"
+                      " (SELECT seq FROM refused_offers ORDER BY seq DESC LIMIT ?)");
+  trim.bind(1, static_cast<std::int64_t>(kMaxRefusedOffers));
+  if (auto status = trim.run(); !status) {
+    return status;
   }
   return transaction.commit();
 }

@@ -28,7 +28,10 @@ struct sqlite3;
 
 namespace mds::state {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
+
+// How many refused offers the store remembers; the oldest are forgotten first.
+inline constexpr int kMaxRefusedOffers = 1000;
 
 struct ConfigSnapshot {
   std::int64_t revision = 0;
@@ -69,6 +72,17 @@ struct InstallCommit {
   std::string envelope;
 };
 
+// An offer the package pipeline refused for a reason that trying the same offer again
+// cannot change (packages/pipeline.hpp); `digest` names the offer and what the verdict
+// depended on.
+struct RefusedOffer {
+  std::string kind;
+  std::string package;
+  std::string version;
+  std::string digest;
+  Error error;
+};
+
 // How open() found the directory.
 struct OpenReport {
   bool created = false; // no database existed
@@ -106,8 +120,15 @@ public:
   // All or nothing, in one transaction (synchronous=FULL): for each commit, raises the
   // floor (VersionRollback below it, and then nothing of the batch is written), records
   // the envelope, makes the version current and the former current the previous one, and
-  // forgets every other version of that package.
+  // forgets every other version of that package and its refused offers.
   Status commit_installs(const std::vector<InstallCommit> &commits);
+
+  // Refused offers: the remembered error of (kind, package, version, digest), nullopt
+  // when it was not refused. At most kMaxRefusedOffers are kept; commit_installs()
+  // forgets a package's when one of its versions is committed.
+  Result<std::optional<Error>> refused_offer(const std::string &kind, const std::string &package,
+                                             const std::string &version, const std::string &digest);
+  Status remember_refused_offer(const RefusedOffer &offer);
 
   Result<ConfigSnapshot> load_config();
   // Replaces the whole configuration in one transaction.

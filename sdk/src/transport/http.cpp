@@ -70,21 +70,42 @@ struct Exchange {
   std::optional<Error> file_error;
   const std::function<void(const std::string &)> *on_body_start = nullptr;
 
-  // Parses "bytes a-b/total"; true when it starts at resume_from.
-  bool content_range_continues() const {
+  std::string if_range;         // the validator a resumed request sent
+  std::uint64_t total_size = 0; // the whole file's size when known
+
+  // A 206 continues the part only when it is the representation the part came from (its
+  // ETag is the If-Range validator) and its Content-Range, "bytes first-last/total",
+  // starts where the part ends and runs to the end of a file of the expected size.
+  bool partial_continues() const {
+    if (resume_from == 0 || if_range.empty() || etag != if_range) {
+      return false;
+    }
     const std::string text = lower(content_range);
     if (text.rfind("bytes ", 0) != 0) {
       return false;
     }
     std::size_t position = 6;
-    std::uint64_t start = 0;
-    bool any = false;
-    while (position < text.size() && text[position] >= '0' && text[position] <= '9') {
-      start = start * 10 + static_cast<std::uint64_t>(text[position] - '0');
-      any = true;
-      ++position;
+    auto number = [&](std::uint64_t &value) {
+      const std::size_t begin = position;
+      value = 0;
+      while (position < text.size() && text[position] >= '0' && text[position] <= '9' && position - begin < 19) {
+        value = value * 10 + static_cast<std::uint64_t>(text[position] - '0');
+        ++position;
+      }
+      return position > begin;
+    };
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+    std::uint64_t total = 0;
+    if (!number(first) || position >= text.size() || text[position++] != '-' || !number(last) ||
+        position >= text.size() || text[position++] != '/' || !number(total) || position != text.size()) {
+      return false;
     }
-    return any && position < text.size() && text[position] == '-' && start == resume_from;
+    if (first != resume_from || last + 1 != total || (total_size != 0 && total != total_size) ||
+        (cap != 0 && total > cap)) {
+      return false;
+    }
+    return true;
   }
 };
 
@@ -167,7 +188,7 @@ std::size_t on_download_body(char *data, std::size_t size, std::size_t count, vo
   if (!exchange.file_positioned) {
     std::uint64_t offset = 0;
     if (exchange.status == 206) {
-      if (exchange.resume_from == 0 || !exchange.content_range_continues()) {
+      if (!exchange.partial_continues()) {
         exchange.restart = true;
         return 0;
       }
@@ -382,6 +403,8 @@ Result<DownloadResult> Http::download_once(const DownloadRequest &request, bool 
   exchange.cap = request.max_bytes;
   exchange.fd = fd;
   exchange.resume_from = existing;
+  exchange.if_range = resume ? request.if_range : std::string();
+  exchange.total_size = request.total_size;
   exchange.on_body_start = &request.on_body_start;
   char error_buffer[CURL_ERROR_SIZE] = {0};
   // The size cap applies to the whole file, so a resumed answer's Content-Length is

@@ -61,6 +61,7 @@ struct DownloadRequest {
   std::filesystem::path part_path; // bytes so far; resumed when if_range is given
   std::string if_range;            // the strong ETag the part was fetched under
   std::uint64_t max_bytes = 0;     // the whole file; 0: no cap beyond HttpSettings
+  std::uint64_t total_size = 0;    // the whole file's size when known (a 206 must name it)
   std::chrono::milliseconds deadline{0};
   // Called once a 2xx answer's first body bytes are about to be written, with its ETag,
   // so the caller can record the validator before the part grows (a process killed
@@ -83,9 +84,11 @@ public:
 
   // Fetches `url` into part_path: resumes with Range + If-Range when part_path has bytes
   // and if_range is set; restarts from zero when the server answers 200 (it ignored or
-  // refused the range) or 416, and refuses a 206 whose Content-Range does not start where
-  // the part ends (RangeMismatch after one restart from zero). Never splices bytes of two
-  // different answers. Non-2xx: HttpStatus, the part is kept.
+  // refused the range) or 416. A 206 is taken only when its ETag is the If-Range
+  // validator and its Content-Range is "bytes <part size>-<total - 1>/<total>" with the
+  // expected total (total_size, when given, and never above max_bytes); any other 206
+  // restarts from zero once, and a 206 to that request too is RangeMismatch. Never
+  // splices bytes of two different answers. Non-2xx: HttpStatus, the part is kept.
   Result<DownloadResult> download(const DownloadRequest &request);
 
 private:

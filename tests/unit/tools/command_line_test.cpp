@@ -25,7 +25,7 @@ TEST_CASE("options, switches and positionals in any order", "[cli]") {
   CHECK(line->require({"out"}).code() == ErrorCode::InvalidArgument);
 }
 
-TEST_CASE("a double dash ends options; a lone dash is a positional", "[cli]") {
+TEST_CASE("a double dash ends options, a lone dash is a positional", "[cli]") {
   auto line = parse_command_line({"sign", "-", "--", "--json", "--weird-file"}, kSpec);
   REQUIRE(line.ok());
   CHECK(line->positionals == std::vector<std::string>{"sign", "-", "--json", "--weird-file"});

@@ -6,6 +6,7 @@
 #include "server/util/time.hpp"
 
 #include "core/json/json.hpp"
+#include "core/manifest/manifest.hpp"
 #include "core/version/version.hpp"
 
 #include <algorithm>
@@ -705,6 +706,36 @@ Result<std::vector<Package>> SqliteStorage::load_packages(std::string_view app, 
 Result<std::vector<Package>> SqliteStorage::list_packages(std::string_view app, const PackageQuery &query) {
   std::lock_guard<std::mutex> lock(mutex_);
   return load_packages(app, query, std::nullopt);
+}
+
+Result<std::vector<std::string>> SqliteStorage::referenced_blobs() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> blobs;
+  MDS_TRY_ASSIGN(downloads, Statement::prepare(connection_, "SELECT sha256 FROM package_downloads"));
+  for (;;) {
+    MDS_TRY_ASSIGN(row, downloads.step());
+    if (!row) {
+      break;
+    }
+    blobs.push_back(downloads.text(0));
+  }
+  MDS_TRY_ASSIGN(manifests, Statement::prepare(connection_, "SELECT manifest FROM packages"));
+  for (;;) {
+    MDS_TRY_ASSIGN(row, manifests.step());
+    if (!row) {
+      break;
+    }
+    auto manifest = core::decode(manifests.text_view(0));
+    if (!manifest) {
+      // Stored after its checks at publish: a manifest that no longer reads means a
+      // damaged database, and a sweep must not guess which blobs it needed.
+      return make_error(ErrorCode::StorageCorrupt, "a stored manifest does not read: " + manifest.error().message);
+    }
+    for (const auto &file : manifest->files) {
+      blobs.push_back(file.sha256);
+    }
+  }
+  return blobs;
 }
 
 Result<Package> SqliteStorage::get_package(std::string_view app, std::string_view package_id,

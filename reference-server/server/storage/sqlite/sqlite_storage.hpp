@@ -42,6 +42,8 @@ public:
   Result<bool> whitelist_contains(std::string_view name, std::string_view id) override;
   Status delete_whitelist(std::string_view name, const Actor &actor) override;
 
+  Result<std::vector<std::string>> referenced_blobs() override;
+
   Result<ReleaseRule> create_rule(const NewReleaseRule &rule, const Actor &actor) override;
   Result<std::vector<ReleaseRule>> list_rules() override;
   Result<ReleaseRule> get_rule(std::string_view name) override;
