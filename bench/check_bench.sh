@@ -5,7 +5,7 @@
 # but its report. Not part of the test suite. Results and method: docs/benchmarks.md.
 #
 #   bench/check_bench.sh [--duration SECONDS] [--connections N] [--wrk-threads N]
-#                        [--server-threads N] [--whitelist-size N] [--keep DIR]
+#                        [--server-threads N] [--whitelist-size N] [--runs N] [--keep DIR]
 set -euo pipefail
 
 duration=20
@@ -13,6 +13,7 @@ connections=64
 wrk_threads=2
 server_threads=0
 whitelist_size=1000000
+runs=1
 keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -21,6 +22,7 @@ while [ $# -gt 0 ]; do
     --wrk-threads) wrk_threads=$2; shift 2 ;;
     --server-threads) server_threads=$2; shift 2 ;;
     --whitelist-size) whitelist_size=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;; # pairs of wrk runs (check, then nginx); the median ratio is reported
     --keep) keep=$2; shift 2 ;; # copy the work directory (data, logs, configs) here at the end
     *) echo "check_bench: unknown option $1" >&2; exit 2 ;;
   esac
@@ -220,21 +222,37 @@ run_wrk() { # NAME URL [SCRIPT]
   shift 2
   wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --latency "$@" "$url" >"$work/wrk-$name.txt"
 }
-run_wrk check "$base/v1/check" -s "$work/check.lua"
-run_wrk nginx "http://127.0.0.1:$nginx_port/answer.json"
-
 rps() { awk '/^Requests\/sec:/ {print $2}' "$work/wrk-$1.txt"; }
 p99() { awk '$1 == "99%" {print $2}' "$work/wrk-$1.txt"; }
 non2xx() { awk '/Non-2xx/ {print $NF}' "$work/wrk-$1.txt"; }
-check_rps=$(rps check)
-nginx_rps=$(rps nginx)
-ratio=$(awk -v a="$check_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
+
+# Each run measures the check and then nginx, back to back, so the ratio of a run compares
+# the two under the same load from the rest of the machine.
+: >"$work/runs"
+for run in $(seq 1 "$runs"); do
+  loadavg=$(cut -d' ' -f1 /proc/loadavg)
+  run_wrk check "$base/v1/check" -s "$work/check.lua"
+  run_wrk nginx "http://127.0.0.1:$nginx_port/answer.json"
+  check_rps=$(rps check)
+  nginx_rps=$(rps nginx)
+  ratio=$(awk -v a="$check_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
+  echo "$ratio $check_rps $(p99 check) $nginx_rps $(p99 nginx) $loadavg" >>"$work/runs"
+  if [ -n "$(non2xx check)" ]; then echo "run $run: non-2xx check answers: $(non2xx check)"; fi
+done
+# The median run by ratio (the lower middle one for an even count).
+read -r ratio check_rps check_p99 nginx_rps nginx_p99 loadavg < <(sort -n "$work/runs" | sed -n "$(((runs + 1) / 2))p")
 cat <<REPORT
 machine:        $(nproc) cores, $(uname -srm)
 rule set:       160 config and 40 package releases (4 packages, deltas), 100 keys (10 with 3 variants), whitelist of $whitelist_size device ids, 3 rules
 load:           wrk -t$wrk_threads -c$connections -d${duration}s, $devices devices, answer $answer_size bytes
-POST /v1/check: $check_rps req/s, p99 $(p99 check)
-nginx static:   $nginx_rps req/s, p99 $(p99 nginx)
-ratio:          $ratio of nginx
 REPORT
-if [ -n "$(non2xx check)" ]; then echo "non-2xx check answers: $(non2xx check)"; fi
+if [ "$runs" -gt 1 ]; then
+  echo "runs (ratio, check req/s, p99, nginx req/s, p99, load average):"
+  sed 's/^/  /' "$work/runs"
+  echo "median run:"
+fi
+cat <<REPORT
+POST /v1/check: $check_rps req/s, p99 $check_p99
+nginx static:   $nginx_rps req/s, p99 $nginx_p99
+ratio:          $ratio of nginx (load average $loadavg at the start)
+REPORT

@@ -333,3 +333,96 @@ TEST_CASE("time window: only when no other door opened, only while open, admitte
   CHECK(door("a", 5000) == "window"); // stays in after the end
   CHECK(windows.admitted == std::set<std::string>{"a", "b"});
 }
+
+TEST_CASE("numbered filters decide through FilterVerdicts as the filters themselves do", "[targeting][evaluate]") {
+  FakeWhitelists lists;
+  FakeWindows windows;
+  // Four distinct filters, shared by releases in several combinations, numbered as
+  // load_app_inputs numbers them.
+  const std::vector<std::string> expressions = {"platform eq android", "brand ci in huawei", "channel eq google",
+                                                "model ci contains a51"};
+  const std::vector<std::vector<std::vector<std::size_t>>> releases = {
+      {{0}, {1, 2}}, {{1}}, {{0, 3}}, {{3}, {1}, {0}}, {{2}}, {},
+  };
+  std::vector<targeting::Targeting> numbered;
+  for (const auto &sets : releases) {
+    targeting::Targeting release;
+    release.stage = ReleaseStage::Full;
+    for (const auto &set : sets) {
+      targeting::FilterSet filters{"rule:" + std::to_string(release.filter_sets.size()), {}};
+      auto &numbers = release.filter_numbers.emplace_back();
+      for (const auto index : set) {
+        filters.filters.push_back(filter(expressions[index]));
+        numbers.push_back(static_cast<std::uint32_t>(index));
+      }
+      release.filter_sets.push_back(std::move(filters));
+    }
+    numbered.push_back(std::move(release));
+  }
+  targeting::FilterVerdicts verdicts(expressions.size());
+  // One device after the other with the same verdicts: each is decided as without them.
+  for (const auto *device : {&full_device(), &bare_device(), &full_device()}) {
+    for (std::size_t r = 0; r < numbered.size(); ++r) {
+      INFO("release " << r);
+      auto plain = targeting::evaluate(numbered[r], *device, lists, windows, 0, WindowMode::Peek);
+      auto memo = targeting::evaluate(numbered[r], *device, lists, windows, 0, WindowMode::Peek,
+                                      targeting::Detail::Explained, &verdicts);
+      REQUIRE(plain.ok());
+      REQUIRE(memo.ok());
+      CHECK(memo->eligible == plain->eligible);
+      CHECK(memo->explanation() == plain->explanation());
+    }
+  }
+}
+
+TEST_CASE("a filter number is evaluated once per device, and again for another", "[targeting][evaluate]") {
+  FakeWhitelists lists;
+  FakeWindows windows;
+  // Two different filters under one number: the second answer is the first's verdict,
+  // which shows the verdict is reused rather than computed again.
+  targeting::Targeting holds;
+  holds.stage = ReleaseStage::Full;
+  holds.filter_sets = {{"release", {filter("platform eq android")}}};
+  holds.filter_numbers = {{0}};
+  targeting::Targeting fails = holds;
+  fails.filter_sets = {{"release", {filter("platform eq ios")}}};
+
+  targeting::FilterVerdicts verdicts(1);
+  const auto device = full_device();
+  auto first =
+      targeting::evaluate(holds, device, lists, windows, 0, WindowMode::Peek, targeting::Detail::Explained, &verdicts);
+  REQUIRE(first.ok());
+  CHECK(first->eligible);
+  auto reused =
+      targeting::evaluate(fails, device, lists, windows, 0, WindowMode::Peek, targeting::Detail::Explained, &verdicts);
+  REQUIRE(reused.ok());
+  CHECK(reused->eligible);
+  // Another device object: nothing known, the filter is evaluated.
+  const auto other = full_device();
+  auto fresh =
+      targeting::evaluate(fails, other, lists, windows, 0, WindowMode::Peek, targeting::Detail::Explained, &verdicts);
+  REQUIRE(fresh.ok());
+  CHECK_FALSE(fresh->eligible);
+  // Without numbers for every set, the verdicts are not used.
+  fails.filter_numbers.clear();
+  auto unnumbered =
+      targeting::evaluate(fails, device, lists, windows, 0, WindowMode::Peek, targeting::Detail::Explained, &verdicts);
+  REQUIRE(unnumbered.ok());
+  CHECK_FALSE(unnumbered->eligible);
+}
+
+TEST_CASE("a verdict-only decision names the failed filter by index alone", "[targeting][evaluate]") {
+  FakeWhitelists lists;
+  FakeWindows windows;
+  targeting::Targeting release;
+  release.stage = ReleaseStage::Full;
+  release.filter_sets = {{"release", {filter("platform eq android"), filter("channel eq google")}}};
+  auto decision =
+      targeting::evaluate(release, full_device(), lists, windows, 0, WindowMode::Peek, targeting::Detail::VerdictOnly);
+  REQUIRE(decision.ok());
+  CHECK_FALSE(decision->eligible);
+  REQUIRE(decision->failed_filter);
+  CHECK(decision->failed_filter->index == 1);
+  CHECK(decision->failed_filter->expression.empty());
+  CHECK_FALSE(decision->failed_filter->device_value);
+}

@@ -7,8 +7,11 @@
 // again only after an operator change. Releases are decided with
 // WindowMode::Admit, so a check takes time-window places. Package releases the device is
 // eligible for offer their packages (packages/offers.hpp): the envelope and the
-// downloads, the delta from the installed version first.
+// downloads, the delta from the installed version first. The written answer and its ETag
+// are kept by decision key (answer_memo.hpp), so devices the rules treat alike share them;
+// every check still decides every release for its device and counts what it offers.
 #include "server/admin/json_io.hpp"
+#include "server/client/answer_memo.hpp"
 #include "server/client/client_api.hpp"
 #include "server/packages/offers.hpp"
 #include "server/targeting/config_resolution.hpp"
@@ -83,61 +86,54 @@ bool stage_is_live(ReleaseStage stage) {
   return stage == ReleaseStage::Gray || stage == ReleaseStage::Full;
 }
 
-Response check(Storage &storage, targeting::AppInputsCache &cache, const ClientApiOptions &options,
-               const Request &request) {
-  auto body = admin::parse_object_body(request, options.json_body);
-  if (!body) {
-    return Response::error(body.error());
+// The decision key of one device's check (answer_memo.hpp): everything besides the app's
+// inputs that its answer is written from.
+std::string decision_key(const targeting::Device &device, const CheckExtras &extras,
+                         const std::vector<std::int64_t> &eligible, const targeting::AppConfig &config) {
+  DecisionKey key;
+  key.add(device.app_version); // an upgrade is offered above it
+  key.add(static_cast<std::int64_t>(extras.installed.offline.size()));
+  for (const auto &[id, version] : extras.installed.offline) {
+    key.add(id);
+    key.add(version);
   }
-  auto device = targeting::parse_device(body->root());
-  if (!device) {
-    return Response::error(device.error());
+  key.add(extras.installed.hotpatch ? 1 : 0);
+  if (extras.installed.hotpatch) {
+    key.add(extras.installed.hotpatch->id);
+    key.add(extras.installed.hotpatch->version);
   }
-  auto extras = parse_extras(body->root());
-  if (!extras) {
-    return Response::error(extras.error());
+  key.add(static_cast<std::int64_t>(eligible.size()));
+  for (const auto id : eligible) {
+    key.add(id);
   }
-  auto inputs = cache.get(device->app);
-  if (!inputs) {
-    return Response::error(inputs.error());
+  // Config resolution starts from each key's first matching variant (config_resolution.hpp).
+  for (const auto &config_key : config.keys) {
+    if (!config_key.variants.empty()) {
+      key.add(static_cast<std::int64_t>(targeting::matching_variant(config_key, device)));
+    }
   }
-  const auto &config = (*inputs)->config;
+  return key.release();
+}
 
-  const auto now = unix_now_seconds();
-  targeting::ReleaseDecider decider(storage, inputs->get());
-  std::vector<const targeting::ConfigOverlay *> eligible_config; // eligible config releases
-  std::vector<std::int64_t> config_sources;
-  eligible_config.reserve((*inputs)->releases.size());
-  config_sources.reserve((*inputs)->releases.size());
-  packages::OfferBuilder offer_builder(storage, device->app, device->app_version, extras->installed,
-                                       &(*inputs)->packages);
-  for (const auto &prepared : (*inputs)->releases) {
-    const auto &release = prepared.release;
-    if (!stage_is_live(release.progress.stage)) {
-      continue;
-    }
-    auto decision = decider.decide(prepared.targeting, *device, now, targeting::WindowMode::Admit);
-    if (!decision) {
-      return Response::error(decision.error());
-    }
-    if (!decision->eligible) {
-      continue;
-    }
-    if (prepared.config) {
-      eligible_config.push_back(&*prepared.config);
-      config_sources.push_back(release.id);
-    } else if (auto offered = offer_builder.add(release); !offered) {
-      return Response::error(offered.error());
+// Writes the answer of a decision key that has none kept yet.
+Result<std::shared_ptr<const CheckAnswer>>
+write_answer(Storage &storage, const targeting::AppInputs &inputs, const ClientApiOptions &options,
+             const targeting::Device &device, const CheckExtras &extras,
+             const std::vector<const Release *> &eligible_packages,
+             const std::vector<const targeting::ConfigOverlay *> &eligible_config) {
+  packages::OfferBuilder offer_builder(storage, device.app, device.app_version, extras.installed, &inputs.packages);
+  for (const auto *release : eligible_packages) {
+    if (auto offered = offer_builder.add(*release); !offered) {
+      return offered.error();
     }
   }
   auto offers = offer_builder.finish();
   if (!offers) {
-    return Response::error(offers.error());
+    return offers.error();
   }
-  const auto values = targeting::resolve_config(config, *device, eligible_config);
-  const bool send_config = extras->config_revision != config.revision;
-
-  auto write_answer = [&](bool with_config) {
+  const auto &config = inputs.config;
+  const auto values = targeting::resolve_config(config, device, eligible_config);
+  auto write = [&](bool with_config) {
     rapidjson::StringBuffer buffer;
     core::json::Writer writer(buffer);
     writer.StartObject();
@@ -158,36 +154,105 @@ Response check(Storage &storage, targeting::AppInputsCache &cache, const ClientA
       writer.EndObject();
     }
     writer.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
+    return std::make_shared<const std::string>(buffer.GetString(), buffer.GetSize());
   };
-
+  auto answer = std::make_shared<CheckAnswer>();
+  answer->with_config = write(true);
+  answer->without_config = write(false);
   // The ETag names this device's whole delivery state: the answer with its config. An
   // answer that leaves config out (the device's revision is current) carries the same
   // ETag, so a device that stored either gets 304 while nothing changes for it.
-  std::string answer = write_answer(true);
-  const auto digest = core::crypto::sha256(core::crypto::ByteView(answer));
-  const std::string etag = "\"" + core::crypto::hex_encode(digest) + "\"";
-  if (auto if_none_match = request.header("if-none-match"); if_none_match && etag_matches(*if_none_match, etag)) {
+  const auto digest = core::crypto::sha256(core::crypto::ByteView(*answer->with_config));
+  answer->etag = "\"" + core::crypto::hex_encode(digest) + "\"";
+  answer->offered_packages = offers->release_ids();
+  return std::shared_ptr<const CheckAnswer>(std::move(answer));
+}
+
+Response check(Storage &storage, targeting::AppInputsCache &cache, AnswerMemo &memo, const ClientApiOptions &options,
+               const Request &request) {
+  auto body = admin::parse_object_body(request, options.json_body);
+  if (!body) {
+    return Response::error(body.error());
+  }
+  auto device = targeting::parse_device(body->root());
+  if (!device) {
+    return Response::error(device.error());
+  }
+  auto extras = parse_extras(body->root());
+  if (!extras) {
+    return Response::error(extras.error());
+  }
+  auto inputs = cache.get(device->app);
+  if (!inputs) {
+    return Response::error(inputs.error());
+  }
+  const auto &config = (*inputs)->config;
+
+  // Every release is decided for this device on every check: window places are taken
+  // here, whether or not its answer is already written.
+  const auto now = unix_now_seconds();
+  targeting::ReleaseDecider decider(storage, inputs->get());
+  std::vector<std::int64_t> eligible;                            // every eligible release
+  std::vector<const targeting::ConfigOverlay *> eligible_config; // eligible config releases
+  std::vector<std::int64_t> config_sources;
+  std::vector<const Release *> eligible_packages;
+  eligible.reserve((*inputs)->releases.size());
+  eligible_config.reserve((*inputs)->releases.size());
+  config_sources.reserve((*inputs)->releases.size());
+  for (const auto &prepared : (*inputs)->releases) {
+    const auto &release = prepared.release;
+    if (!stage_is_live(release.progress.stage)) {
+      continue;
+    }
+    auto decision =
+        decider.decide(prepared.targeting, *device, now, targeting::WindowMode::Admit, targeting::Detail::VerdictOnly);
+    if (!decision) {
+      return Response::error(decision.error());
+    }
+    if (!decision->eligible) {
+      continue;
+    }
+    eligible.push_back(release.id);
+    if (prepared.config) {
+      eligible_config.push_back(&*prepared.config);
+      config_sources.push_back(release.id);
+    } else {
+      eligible_packages.push_back(&release);
+    }
+  }
+
+  auto key = decision_key(*device, *extras, eligible, config);
+  auto answer = memo.find(device->app, *inputs, key);
+  if (!answer) {
+    auto written = write_answer(storage, **inputs, options, *device, *extras, eligible_packages, eligible_config);
+    if (!written) {
+      return Response::error(written.error());
+    }
+    answer = std::move(written.value());
+    memo.remember(device->app, *inputs, std::move(key), answer);
+  }
+
+  if (auto if_none_match = request.header("if-none-match");
+      if_none_match && etag_matches(*if_none_match, answer->etag)) {
     Response not_modified;
     not_modified.status = 304;
     not_modified.content_type.clear();
-    not_modified.headers.emplace_back("ETag", etag);
+    not_modified.headers.emplace_back("ETag", answer->etag);
     return not_modified;
   }
 
   // Offers are counted once the answer carries them; a 304 offers nothing new.
-  std::vector<std::int64_t> offered = offers->release_ids();
+  const bool send_config = extras->config_revision != config.revision;
+  std::vector<std::int64_t> offered = answer->offered_packages;
   if (send_config) {
     offered.insert(offered.end(), config_sources.begin(), config_sources.end());
   }
   if (auto counted = storage.count_offered(offered); !counted) {
     return Response::error(counted.error());
   }
-  if (!send_config) {
-    answer = write_answer(false);
-  }
-  Response response = Response::json(200, std::move(answer));
-  response.headers.emplace_back("ETag", etag);
+  Response response;
+  response.shared_body = send_config ? answer->with_config : answer->without_config;
+  response.headers.emplace_back("ETag", answer->etag);
   response.headers.emplace_back("Cache-Control", "no-store");
   return response;
 }
@@ -196,16 +261,17 @@ Response check(Storage &storage, targeting::AppInputsCache &cache, const ClientA
 
 void add_check_route(http::Router &router, Storage &storage, const ClientApiOptions &options) {
   auto cache = std::make_shared<targeting::AppInputsCache>(storage);
+  auto memo = std::make_shared<AnswerMemo>();
   auto pending = std::make_shared<std::atomic<std::uint32_t>>(0);
   router.add({"POST", "/v1/check", http::Access::Public, http::BodyMode::Buffered, options.json_body,
-              [&storage, cache, pending, options](const Request &request) {
+              [&storage, cache, memo, pending, options](const Request &request) {
                 // Load shedding: beyond max_pending_checks checks at once, answer at once
                 // rather than queue behind the others (docs/protocol.md, Retry-After).
                 PendingCheck admitted(*pending);
                 if (admitted.count > options.max_pending_checks) {
                   return shed(options);
                 }
-                return check(storage, *cache, options, request);
+                return check(storage, *cache, *memo, options, request);
               }});
 }
 

@@ -118,6 +118,10 @@ struct ResponseReleaser {
   void operator()(MHD_Response *response) const { MHD_destroy_response(response); }
 };
 
+void release_shared_body(void *held) {
+  delete static_cast<std::shared_ptr<const std::string> *>(held);
+}
+
 Error too_large(std::size_t limit) {
   return make_error(ErrorCode::PayloadTooLarge,
                     "request body above the limit of " + std::to_string(limit) + " bytes for this endpoint");
@@ -343,6 +347,15 @@ int HttpServer::send(void *connection_ptr, Exchange &exchange, const Response &r
     answer.reset(MHD_create_response_from_fd_at_offset64(response.file_length, fd, response.file_offset));
     if (answer == nullptr) {
       close(fd);
+      return MHD_NO;
+    }
+  } else if (response.shared_body) {
+    // libmicrohttpd reads the bytes in place; its reference to them goes with the response.
+    auto *held = new std::shared_ptr<const std::string>(response.shared_body);
+    answer.reset(MHD_create_response_from_buffer_with_free_callback_cls(
+        (*held)->size(), const_cast<char *>((*held)->data()), &release_shared_body, held));
+    if (answer == nullptr) {
+      delete held;
       return MHD_NO;
     }
   } else {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -43,6 +44,9 @@ struct Response {
   unsigned status = 200;
   std::string content_type = "application/json"; // no Content-Type header when empty
   std::string body;
+  // A body shared with a cache of answers, sent in place of `body` without a copy: the
+  // HTTP server holds it until the answer has gone out.
+  std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
   // A file sent instead of `body`: `file_length` bytes from `file_offset`, streamed by the
   // HTTP server (opened when the answer is queued).

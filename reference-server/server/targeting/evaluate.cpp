@@ -5,6 +5,7 @@
 #include "core/bucketing/bucketing.hpp"
 #include "core/version/version.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -15,26 +16,44 @@ char fold(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-std::string folded(std::string_view text) {
-  std::string out(text);
-  for (auto &c : out) {
-    c = fold(c);
+bool same(std::string_view a, std::string_view b, bool case_insensitive) {
+  if (a.size() != b.size()) {
+    return false;
   }
-  return out;
+  if (!case_insensitive) {
+    return a == b;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (fold(a[i]) != fold(b[i])) {
+      return false;
+    }
+  }
+  return true;
 }
 
-bool string_test(Operator op, std::string_view value, std::string_view operand) {
+// Compares in place, folding case as it goes when `case_insensitive`: a check runs these
+// for every release, so they allocate nothing.
+bool string_test(Operator op, std::string_view value, std::string_view operand, bool case_insensitive) {
   switch (op) {
   case Operator::In:
   case Operator::NotIn:
   case Operator::Eq:
-    return value == operand;
+    return same(value, operand, case_insensitive);
   case Operator::Prefix:
-    return value.substr(0, operand.size()) == operand;
+    return value.size() >= operand.size() && same(value.substr(0, operand.size()), operand, case_insensitive);
   case Operator::Suffix:
-    return value.size() >= operand.size() && value.substr(value.size() - operand.size()) == operand;
+    return value.size() >= operand.size() &&
+           same(value.substr(value.size() - operand.size()), operand, case_insensitive);
   case Operator::Contains:
-    return value.find(operand) != std::string_view::npos;
+    if (!case_insensitive) {
+      return value.find(operand) != std::string_view::npos;
+    }
+    for (std::size_t at = 0; at + operand.size() <= value.size(); ++at) {
+      if (same(value.substr(at, operand.size()), operand, true)) {
+        return true;
+      }
+    }
+    return false;
   default:
     return false;
   }
@@ -94,11 +113,9 @@ bool operator_holds(const Filter &filter, const std::optional<std::string_view> 
   }
   switch (operand_kind(filter.op)) {
   case OperandKind::String: {
-    const std::string device = filter.case_insensitive ? folded(*value) : std::string(*value);
     bool any = false;
     for (const auto &operand : filter.values) {
-      const std::string wanted = filter.case_insensitive ? folded(operand) : operand;
-      if (string_test(filter.op, device, wanted)) {
+      if (string_test(filter.op, *value, operand, filter.case_insensitive)) {
         any = true;
         break;
       }
@@ -183,6 +200,21 @@ bool filter_holds(const Filter &filter, const Device &device) {
   return operator_holds(filter, device.field(filter.field), parsed) != filter.negated;
 }
 
+bool FilterVerdicts::holds(std::uint32_t number, const Filter &filter, const Device &device) {
+  if (&device != device_) {
+    std::fill(known_.begin(), known_.end(), kUnknown);
+    device_ = &device;
+  }
+  if (number >= known_.size()) {
+    return filter_holds(filter, device);
+  }
+  auto &known = known_[number];
+  if (known == kUnknown) {
+    known = filter_holds(filter, device) ? 1 : 0;
+  }
+  return known == 1;
+}
+
 std::uint32_t percentage_bucket(const Targeting &targeting, std::string_view device_id) {
   if (device_id.empty()) {
     return 0;
@@ -232,21 +264,31 @@ std::string Decision::explanation() const {
 }
 
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
-                          WindowGate &windows, std::int64_t now, WindowMode mode) {
+                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail,
+                          FilterVerdicts *verdicts) {
   Decision decision;
   decision.stage_offers = stage_offers(targeting.stage);
   if (!decision.stage_offers) {
     return decision;
   }
-  for (const auto &set : targeting.filter_sets) {
+  const bool numbered = verdicts != nullptr && targeting.filter_numbers.size() == targeting.filter_sets.size();
+  for (std::size_t s = 0; s < targeting.filter_sets.size(); ++s) {
+    const auto &set = targeting.filter_sets[s];
+    const auto *numbers =
+        numbered && targeting.filter_numbers[s].size() == set.filters.size() ? &targeting.filter_numbers[s] : nullptr;
     for (std::size_t i = 0; i < set.filters.size(); ++i) {
       const auto &filter = set.filters[i];
-      if (filter_holds(filter, device)) {
+      if (numbers != nullptr ? verdicts->holds((*numbers)[i], filter, device) : filter_holds(filter, device)) {
         continue;
       }
-      FilterFailure failure{set.source, i, filter.to_expression(), std::nullopt};
-      if (auto value = device.field(filter.field)) {
-        failure.device_value = std::string(*value);
+      FilterFailure failure;
+      failure.index = i;
+      if (detail == Detail::Explained) {
+        failure.source = set.source;
+        failure.expression = filter.to_expression();
+        if (auto value = device.field(filter.field)) {
+          failure.device_value = std::string(*value);
+        }
       }
       decision.failed_filter = std::move(failure);
       return decision;

@@ -16,7 +16,8 @@
 //   - `ci` folds ASCII case on both sides; `in`, `not_in`, `eq`, `prefix`, `suffix` and
 //     `contains` all honour it.
 //   - Numbers: the device value is read as a finite decimal; dates as
-//     YYYY-MM-DDTHH:MM:SS[.fff]Z (a fraction counts: 10:00:00.25 is after 10:00:00); versions with core::Version::parse.
+//     YYYY-MM-DDTHH:MM:SS[.fff]Z (a fraction counts: 10:00:00.25 is after 10:00:00); versions with
+//     core::Version::parse.
 //
 // Percentage: bucket(salt, device_id, modulus) with the Unleash normalisation (1..modulus)
 // is in when bucket / modulus <= percent, i.e. bucket * 10000 <= percent_bp * modulus.
@@ -87,6 +88,23 @@ struct Targeting {
   std::string salt;
   std::uint32_t modulus = 10000; // Unleash uses 100
   std::optional<TimeWindow> window;
+  // Optional, parallel to filter_sets: each filter's number among the distinct filters of
+  // the releases decided together (load_app_inputs numbers them by canonical expression),
+  // so that FilterVerdicts evaluates a filter many releases share once per device.
+  std::vector<std::vector<std::uint32_t>> filter_numbers;
+};
+
+// The verdicts of numbered filters for one device, each computed at its first use. Bound
+// to one Device object: asked about another, it forgets what it knew.
+class FilterVerdicts {
+public:
+  explicit FilterVerdicts(std::size_t count = 0) : known_(count, kUnknown) {}
+  bool holds(std::uint32_t number, const Filter &filter, const Device &device);
+
+private:
+  static constexpr std::int8_t kUnknown = -1;
+  std::vector<std::int8_t> known_;
+  const Device *device_ = nullptr;
 };
 
 enum class DoorKind { None, Full, Whitelist, Percentage, Window };
@@ -119,9 +137,18 @@ bool filter_holds(const Filter &filter, const Device &device);
 // The bucket the percentage door uses: 1..modulus; 0 for an empty id.
 std::uint32_t percentage_bucket(const Targeting &targeting, std::string_view device_id);
 
-// Errors come only from the lookups.
+// How much a Decision says about a failed filter.
+enum class Detail {
+  Explained,   // everything FilterFailure holds (simulate shows it)
+  VerdictOnly, // only its index: source, expression and device value stay empty (/v1/check
+               // needs the verdict alone and decides 200 releases per request)
+};
+
+// Errors come only from the lookups. `verdicts` (may be null) answers the filters
+// `targeting` numbers.
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
-                          WindowGate &windows, std::int64_t now, WindowMode mode);
+                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail = Detail::Explained,
+                          FilterVerdicts *verdicts = nullptr);
 
 } // namespace mds::server::targeting
 

@@ -196,6 +196,10 @@ std::optional<Operator> operator_from_string(std::string_view name) {
 }
 
 OperandKind operand_kind(Operator op) {
+  // The table lists the operators in their enum's order; the loop is for safety only.
+  if (const auto index = static_cast<std::size_t>(op); index < std::size(kOperators) && kOperators[index].op == op) {
+    return kOperators[index].kind;
+  }
   for (const auto &entry : kOperators) {
     if (entry.op == op) {
       return entry.kind;

@@ -56,11 +56,16 @@ Result<Targeting> targeting_of(const Release &release, Storage &storage) {
 
 Result<bool> StorageWhitelists::contains(std::string_view list, const Device &device) {
   // Several releases often name the same list: ask storage once per list and device.
-  std::string asked(list);
+  // The question is written into a buffer kept across calls: a check asks it for every
+  // whitelist release.
+  auto &asked = asked_;
+  asked.assign(list);
   asked += '\n';
   asked += device.device_id;
   asked += '\n';
-  asked += device.user_id.value_or("");
+  if (device.user_id) {
+    asked += *device.user_id;
+  }
   if (auto answered = answers_.find(asked); answered != answers_.end()) {
     return answered->second;
   }
@@ -100,7 +105,7 @@ Result<bool> StorageWhitelists::contains(std::string_view list, const Device &de
     if (memo_ != nullptr) {
       memo_->remember_whitelist(asked, *holds);
     }
-    answers_.emplace(std::move(asked), *holds);
+    answers_.emplace(asked, *holds);
   }
   return holds;
 }
@@ -146,7 +151,13 @@ std::string place_key(std::int64_t release_id, std::string_view device_id) {
 } // namespace
 
 bool LookupMemo::holds_place(std::int64_t release_id, std::string_view device_id) const {
-  const auto key = place_key(release_id, device_id);
+  // Asked for every window release on every check: the key is built in a buffer each
+  // thread keeps, not allocated per question.
+  thread_local std::string key;
+  key.clear();
+  key += std::to_string(release_id);
+  key += '\n';
+  key += device_id;
   std::lock_guard<std::mutex> lock(mutex_);
   return places_.count(key) != 0;
 }
@@ -163,7 +174,8 @@ void LookupMemo::remember_place(std::int64_t release_id, std::string_view device
 ReleaseDecider::ReleaseDecider(Storage &storage, const AppInputs *inputs)
     : storage_(storage), whitelists_(storage, inputs != nullptr ? &inputs->whitelist_types : nullptr,
                                      inputs != nullptr ? inputs->memo.get() : nullptr),
-      windows_(storage, inputs != nullptr ? inputs->memo.get() : nullptr) {}
+      windows_(storage, inputs != nullptr ? inputs->memo.get() : nullptr),
+      verdicts_(inputs != nullptr ? inputs->distinct_filters : 0) {}
 
 Result<Decision> ReleaseDecider::decide(const Release &release, const Device &device, std::int64_t now,
                                         WindowMode mode) {
@@ -175,8 +187,8 @@ Result<Decision> ReleaseDecider::decide(const Release &release, const Device &de
 }
 
 Result<Decision> ReleaseDecider::decide(const Targeting &targeting, const Device &device, std::int64_t now,
-                                        WindowMode mode) {
-  return evaluate(targeting, device, whitelists_, windows_, now, mode);
+                                        WindowMode mode, Detail detail) {
+  return evaluate(targeting, device, whitelists_, windows_, now, mode, detail, &verdicts_);
 }
 
 Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
@@ -198,10 +210,21 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
   }
   inputs.config = std::move(config.value());
   inputs.releases.reserve(releases->size());
+  // Filters numbered by canonical expression (parse(to_expression()) gives the filter
+  // back, so equal expressions are equal filters): a rule that 25 releases name, or the
+  // same filter written on several releases, is evaluated once per check.
+  std::map<std::string, std::uint32_t, std::less<>> filter_numbers;
   for (auto &release : *releases) {
     auto targeting = targeting_of(release, storage);
     if (!targeting) {
       return std::move(targeting).error();
+    }
+    for (const auto &set : targeting->filter_sets) {
+      auto &numbers = targeting->filter_numbers.emplace_back();
+      for (const auto &filter : set.filters) {
+        const auto number = filter_numbers.emplace(filter.to_expression(), filter_numbers.size()).first->second;
+        numbers.push_back(static_cast<std::uint32_t>(number));
+      }
     }
     std::optional<ConfigOverlay> overlay;
     if (release.kind == ReleaseKind::Config) {
@@ -240,6 +263,7 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
     }
     inputs.releases.push_back({std::move(release), std::move(targeting.value()), std::move(overlay)});
   }
+  inputs.distinct_filters = filter_numbers.size();
   return inputs;
 }
 

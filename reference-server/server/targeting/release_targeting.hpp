@@ -66,6 +66,7 @@ private:
   LookupMemo *memo_;
   WhitelistTypes types_;                             // per request: lists do not change type
   std::map<std::string, bool, std::less<>> answers_; // list, device id and user id -> answer
+  std::string asked_;                                // the key of the question being asked
 };
 
 class StorageWindows final : public WindowGate {
@@ -91,12 +92,14 @@ public:
   explicit ReleaseDecider(Storage &storage, const AppInputs *inputs = nullptr);
   Result<Decision> decide(const Release &release, const Device &device, std::int64_t now, WindowMode mode);
   // With targeting already read (AppInputs).
-  Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode);
+  Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode,
+                          Detail detail = Detail::Explained);
 
 private:
   Storage &storage_;
   StorageWhitelists whitelists_;
   StorageWindows windows_;
+  FilterVerdicts verdicts_; // the inputs' numbered filters, for the one device decided
 };
 
 // A release with what deciding for it needs, read and parsed once.
@@ -117,6 +120,7 @@ struct AppInputs {
   AppConfig config;
   WhitelistTypes whitelist_types;
   std::shared_ptr<LookupMemo> memo = std::make_shared<LookupMemo>();
+  std::size_t distinct_filters = 0; // how many numbers the releases' filter_numbers use
 };
 
 // Reads and parses an app's inputs; NotFound for an unknown app.

@@ -1231,7 +1231,7 @@ Status SqliteStorage::count_offered(const std::vector<std::int64_t> &release_ids
   if (release_ids.empty()) {
     return {};
   }
-  std::map<std::int64_t, std::uint64_t> due;
+  OfferedCounts due;
   {
     std::lock_guard<std::mutex> lock(offered_mutex_);
     for (const auto id : release_ids) {
@@ -1249,7 +1249,7 @@ Status SqliteStorage::count_offered(const std::vector<std::int64_t> &release_ids
 }
 
 Status SqliteStorage::write_pending_offered() {
-  std::map<std::int64_t, std::uint64_t> due;
+  OfferedCounts due;
   {
     std::lock_guard<std::mutex> lock(offered_mutex_);
     due.swap(pending_offered_);
@@ -1257,7 +1257,7 @@ Status SqliteStorage::write_pending_offered() {
   return write_offered(std::move(due));
 }
 
-Status SqliteStorage::write_offered(std::map<std::int64_t, std::uint64_t> due) {
+Status SqliteStorage::write_offered(OfferedCounts due) {
   if (due.empty()) {
     return {};
   }

@@ -104,7 +104,9 @@ private:
   void forget_loaded_whitelist(std::string_view name);
   // The caller holds mutex_.
   Status write_pending_offered();
-  Status write_offered(std::map<std::int64_t, std::uint64_t> due);
+  // Offers counted in memory, by release id, until they are written.
+  using OfferedCounts = std::unordered_map<std::int64_t, std::uint64_t>;
+  Status write_offered(OfferedCounts due);
 
   std::mutex mutex_;
   // Raised by audit(), inside the change's transaction and so before the change is
@@ -124,7 +126,7 @@ private:
   // read, and at close; a crash loses at most that interval's counts.
   static constexpr std::chrono::milliseconds kOfferedWriteInterval{1000};
   std::mutex offered_mutex_;
-  std::map<std::int64_t, std::uint64_t> pending_offered_;
+  OfferedCounts pending_offered_;
   std::chrono::steady_clock::time_point last_offered_write_{};
 };
 
