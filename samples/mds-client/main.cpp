@@ -5,13 +5,17 @@
 //   mds-client --server URL --app APP --state DIR --device-id D [--user-id U]
 //              --app-version V [--sdk NAME=V]... [--attr K=V]... --trusted-key PUB
 //              [--platform P] [--timeout SECONDS] [--json]
-//              [--preset ENVELOPE_FILE=DIR]... [--fallback PKG=URL]...
+//              [--preset ENVELOPE_FILE=DIR]... [--fallback PKG=URL]... [--hotpatch-max-launches N]
 //     sync           one JSON object on stdout; exit 1 when the sync failed
 //     config get KEY the cached value as JSON; exit 1 when the key is absent
 //     resolve PKG PATH  the local file of PATH in the installed version of PKG (or its
 //                    fallback URL); exit 1 when there is none
 //     upgrade        syncs, then downloads (resuming) and verifies the offered upgrade;
 //                    prints the verified file's path (--json: {"path": ...})
+//     hotpatch launch   what the app does at start (Client::launch_started()): prints the
+//                    patch to load, {"id", "version", "path", "state"}, or null
+//     hotpatch confirm  the app ran well (Client::mark_launch_succeeded()): prints the
+//                    confirmed patch {"id", "version", "path", "state"}
 //
 // Errors go to stderr as "mds-client: <name> (<code>): <message>". Exit status: 0 success,
 // 1 failure, 2 bad command line.
@@ -33,7 +37,9 @@ constexpr const char *kUsage = "usage: mds-client --server URL --app APP --state
                                "                  --app-version V [--sdk NAME=V]... [--attr K=V]... --trusted-key PUB\n"
                                "                  [--platform P] [--timeout SECONDS] [--json]\n"
                                "                  [--preset ENVELOPE_FILE=DIR]... [--fallback PKG=URL]...\n"
-                               "                  (sync | config get KEY | resolve PKG PATH | upgrade)\n";
+                               "                  [--hotpatch-max-launches N]\n"
+                               "                  (sync | config get KEY | resolve PKG PATH | upgrade |\n"
+                               "                   hotpatch launch | hotpatch confirm)\n";
 
 struct CommandLine {
   std::map<std::string, std::vector<std::string>> values;
@@ -48,9 +54,9 @@ struct CommandLine {
 
 // `--name value` and `--name=value`; every option must be known.
 bool parse(int argc, char **argv, CommandLine &out, std::string &problem) {
-  static const char *const kWithValue[] = {"server",      "app",    "state",   "device-id",   "user-id",
-                                           "app-version", "sdk",    "attr",    "trusted-key", "platform",
-                                           "timeout",     "preset", "fallback"};
+  static const char *const kWithValue[] = {
+      "server", "app",         "state",    "device-id", "user-id", "app-version", "sdk",
+      "attr",   "trusted-key", "platform", "timeout",   "preset",  "fallback",    "hotpatch-max-launches"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--json") {
@@ -163,6 +169,12 @@ std::string error_json(const mds::Error &error) {
          "}";
 }
 
+std::string hotpatch_json(const mds::Hotpatch &patch) {
+  return "{\"id\": " + json_string(patch.package) + ", \"version\": " + json_string(patch.version) +
+         ", \"path\": " + json_string(patch.directory) + ", \"state\": " + json_string(mds::to_string(patch.state)) +
+         "}";
+}
+
 std::string sync_json(mds::Client &client, const mds::Result<mds::SyncReport> &report, Seen &seen) {
   std::lock_guard<std::mutex> lock(seen.mutex);
   const bool ok = report && report->status.ok();
@@ -176,8 +188,15 @@ std::string sync_json(mds::Client &client, const mds::Result<mds::SyncReport> &r
       first = false;
     }
   }
-  // Hotpatches arrive with later SDK work; the shape is fixed now.
-  out += "}, \"hotpatch\": {\"version\": null, \"state\": \"none\"}, \"config\": {";
+  out += "}, \"hotpatch\": ";
+  auto hotpatch = client.current_hotpatch();
+  if (hotpatch && *hotpatch) {
+    out += "{\"id\": " + json_string((*hotpatch)->package) + ", \"version\": " + json_string((*hotpatch)->version) +
+           ", \"state\": " + json_string(mds::to_string((*hotpatch)->state)) + "}";
+  } else {
+    out += "{\"id\": null, \"version\": null, \"state\": \"none\"}";
+  }
+  out += ", \"config\": {";
   first = true;
   for (const auto &[key, value] : client.config_values()) {
     out += (first ? "" : ", ") + json_string(key) + ": " + value;
@@ -240,8 +259,11 @@ int main(int argc, char **argv) {
   const bool is_config_get = command.size() == 3 && command[0] == "config" && command[1] == "get";
   const bool is_resolve = command.size() == 3 && command[0] == "resolve";
   const bool is_upgrade = command.size() == 1 && command[0] == "upgrade";
-  if (!is_sync && !is_config_get && !is_resolve && !is_upgrade) {
-    return usage("expected a subcommand: sync, config get KEY, resolve PKG PATH or upgrade");
+  const bool is_launch = command.size() == 2 && command[0] == "hotpatch" && command[1] == "launch";
+  const bool is_confirm = command.size() == 2 && command[0] == "hotpatch" && command[1] == "confirm";
+  if (!is_sync && !is_config_get && !is_resolve && !is_upgrade && !is_launch && !is_confirm) {
+    return usage("expected a subcommand: sync, config get KEY, resolve PKG PATH, upgrade, hotpatch launch or "
+                 "hotpatch confirm");
   }
   if ((is_sync || is_upgrade) && line.last("device-id") == nullptr) {
     return usage("--device-id is required");
@@ -313,6 +335,18 @@ int main(int argc, char **argv) {
       return usage("--timeout takes a positive number of seconds");
     }
   }
+  if (const std::string *launches = line.last("hotpatch-max-launches")) {
+    long parsed_launches = 0;
+    try {
+      parsed_launches = std::stol(*launches);
+    } catch (...) {
+      parsed_launches = 0;
+    }
+    if (parsed_launches <= 0 || parsed_launches > 100) {
+      return usage("--hotpatch-max-launches takes a number 1..100");
+    }
+    options.hotpatch_max_launches = static_cast<std::uint32_t>(parsed_launches);
+  }
   options.schedule.sync_on_start = true;
 
   auto created = mds::Client::create(std::move(options));
@@ -338,6 +372,27 @@ int main(int argc, char **argv) {
       return fail(path.error());
     }
     std::cout << (line.json ? "{\"path\": " + json_string(*path) + "}" : *path) << "\n";
+    return 0;
+  }
+
+  if (is_launch) {
+    auto launched = client.launch_started();
+    if (!launched) {
+      return fail(launched.error());
+    }
+    std::cout << (*launched ? hotpatch_json(**launched) : std::string("null")) << "\n";
+    return 0;
+  }
+
+  if (is_confirm) {
+    if (auto confirmed = client.mark_launch_succeeded(); !confirmed) {
+      return fail(confirmed.error());
+    }
+    auto current = client.current_hotpatch();
+    if (!current) {
+      return fail(current.error());
+    }
+    std::cout << (*current ? hotpatch_json(**current) : std::string("null")) << "\n";
     return 0;
   }
 

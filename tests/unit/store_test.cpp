@@ -307,7 +307,7 @@ TEST_CASE("Refused offers are kept per offer, bounded, and forgotten when the pa
   // Installing a version of the package forgets its refusals, not another package's.
   REQUIRE(store->remember_refused_offer(
       {"offline", "cart", "1.0.0", digest, mds::make_error(mds::ErrorCode::PathUnsafe, "../x")}));
-  REQUIRE(store->commit_installs({{"offline", "h5", "3.0.0", "{}"}}));
+  REQUIRE(store->commit_installs({{"offline", "h5", "3.0.0", "{}", ""}}));
   CHECK_FALSE(store->refused_offer("offline", "h5", "2.0.0", digest)->has_value());
   CHECK(store->refused_offer("offline", "cart", "1.0.0", digest)->has_value());
 

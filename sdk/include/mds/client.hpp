@@ -154,6 +154,9 @@ struct ClientOptions {
   // Package id -> base URL ("https://cdn.example.com/h5-app") that resolve() answers
   // with while that package is not installed.
   std::map<std::string, std::string> package_fallback_urls;
+  // Launches of a new hotpatch without mark_launch_succeeded() after which the next
+  // launch_started() reverts it (a crash loop). 1..100.
+  std::uint32_t hotpatch_max_launches = 3;
 };
 
 // One change of a configuration key, as a listener receives it. Values are JSON texts
@@ -172,6 +175,25 @@ struct PackageInstalled {
   std::string version;
   std::string detail;              // how it came: "delta", "full" or "preset"
   std::uint64_t download_size = 0; // bytes of the download it came from (0: a preset)
+};
+
+// Where a hotpatch stands on the device (docs/sdk.md "Hotpatches").
+enum class HotpatchState : std::uint8_t {
+  Staged = 0,    // installed and verified; the next launch_started() loads it
+  Pending = 1,   // loaded by a launch, not yet marked successful
+  Confirmed = 2, // a launch of it was marked successful
+};
+
+// "staged", "pending", "confirmed": the names the check request and mds-client use.
+MDS_API const char *to_string(HotpatchState state) noexcept;
+
+struct Hotpatch {
+  std::string package; // the patch's package id
+  std::string version;
+  // Its verified files, laid out as its signed manifest says. Read them, never write:
+  // the directory is immutable and the SDK removes it once no state refers to it.
+  std::string directory;
+  HotpatchState state = HotpatchState::Staged;
 };
 
 // The outcome of one finished sync.
@@ -288,6 +310,32 @@ public:
   Result<std::string> resolve(std::string_view package, std::string_view url_path) const noexcept;
   // Every installed offline package with its current version.
   Result<std::map<std::string, std::string>> installed_packages() const noexcept;
+
+  // ---- Hotpatches ------------------------------------------------------------------------
+  // The worker installs an offered hotpatch after each sync through the package pipeline
+  // (it is then Staged); the running app never sees it change. These calls read and
+  // write local state only: they work before start() and after shutdown(), never wait for
+  // the network, and are serialised with each other and with installs.
+
+  // Call once per app start, before loading any patch: the patch this launch should load,
+  // or nullopt for none. A staged patch becomes the active one (Pending); each launch of
+  // a Pending patch is counted, and the count is committed to disk (synchronous) before
+  // this returns, so a launch that crashes while loading the patch still counts. When a
+  // Pending patch has already been launched ClientOptions::hotpatch_max_launches times,
+  // this launch reverts it instead: it returns the last Confirmed patch (or nullopt), the
+  // bad version is never installed again, a `rolled_back` event with
+  // hotpatch_crash_loop (415) is queued and the error listeners hear of it. The revert is
+  // one transaction: a kill leaves either the old or the new state. Errors: the store's
+  // (IoError, DiskFull, StorageFailure); then nothing changed.
+  Result<std::optional<Hotpatch>> launch_started() noexcept;
+  // Call once the app runs well with the patch launch_started() returned: the active
+  // patch becomes Confirmed (and the one a later crash loop reverts to) and its launch
+  // count is cleared. Calling it again is harmless. hotpatch_not_active (416) when no
+  // patch is active (none was launched, or the last launch loaded none).
+  Status mark_launch_succeeded() noexcept;
+  // The newest hotpatch on the device (Staged, else the active one), as the next check
+  // reports it to the server; nullopt when there is none.
+  Result<std::optional<Hotpatch>> current_hotpatch() const noexcept;
 
   // ---- Listeners -------------------------------------------------------------------------
   // Each returns an id for remove_listener(). Listeners run on the worker or on the

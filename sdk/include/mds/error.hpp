@@ -78,6 +78,9 @@ enum class ErrorCode : std::uint16_t {
   DeltaInvalid = 412,            // a delta is malformed or was made against another base
   ManifestVersionMismatch = 413, // the manifest is for another version
   DeltaWindowTooLarge = 414,     // a delta needs a larger decoder window than the device allows
+  HotpatchCrashLoop = 415,       // a hotpatch launched too often without a successful launch: reverted
+  HotpatchNotActive = 416,       // no hotpatch is active (none was launched, or none loaded)
+  RollbackUnsupported = 417,     // a rollback offer needs a signed rollback directive, not supported yet
 
   // 5xx: versions
   VersionInvalid = 500,      // not a valid version string

@@ -6,6 +6,7 @@
 #include "client/validate.hpp"
 #include "client/wall_clock.hpp"
 #include "core/json/json.hpp"
+#include "hotpatch/hotpatches.hpp"
 #include "packages/client_packages.hpp"
 #include "state/store.hpp"
 #include "transport/http.hpp"
@@ -238,10 +239,24 @@ public:
       return std::move(packages).error();
     }
     packages_ = std::move(*packages);
+    hotpatches_ = std::make_unique<hotpatch::Hotpatches>(*store_, options_.state_directory,
+                                                         options_.hotpatch_max_launches, options_.caps.event_queue);
     return {};
   }
 
   packages::ClientPackages &packages() const { return *packages_; }
+  hotpatch::Hotpatches &hotpatches() const { return *hotpatches_; }
+
+  Result<std::optional<Hotpatch>> launch_hotpatch() {
+    auto outcome = hotpatches_->launch();
+    if (!outcome) {
+      return std::move(outcome).error();
+    }
+    if (outcome->reverted) {
+      report_error(*outcome->reverted);
+    }
+    return std::move(outcome->load);
+  }
 
   Result<std::string> download_upgrade() {
     std::optional<transport::UpgradeOffer> offer;
@@ -468,6 +483,11 @@ private:
       return std::move(offline).error();
     }
     input.offline = std::move(*offline);
+    auto hotpatch = hotpatches_->installed();
+    if (!hotpatch) {
+      return std::move(hotpatch).error();
+    }
+    input.hotpatch = std::move(*hotpatch);
 
     transport::HttpRequest request;
     request.method = "POST";
@@ -496,6 +516,9 @@ private:
       if (auto stored = store_->meta(kAnswerKey); stored && stored->has_value() && !(*stored)->empty()) {
         if (auto answer = transport::parse_check_answer(**stored, options_.caps.check_response_bytes)) {
           publish(packages_->install_offline(answer->offline));
+          if (answer->hotpatch) {
+            publish(packages_->install_hotpatch(*answer->hotpatch));
+          }
         }
       }
       return {};
@@ -518,6 +541,9 @@ private:
       return offered;
     }
     publish(packages_->install_offline(answer->offline));
+    if (answer->hotpatch) {
+      publish(packages_->install_hotpatch(*answer->hotpatch));
+    }
     // Remembered only once everything the answer says is applied, so a 304 never hides
     // an answer that was lost half-way; the answer itself, so a 304 after a restart still
     // knows the upgrade on offer.
@@ -644,6 +670,7 @@ private:
   ListenerId last_listener_id_ = 0;
   std::thread::id worker_id_;
   std::unique_ptr<packages::ClientPackages> packages_;
+  std::unique_ptr<hotpatch::Hotpatches> hotpatches_;
 
   std::mutex join_mutex_;
   std::thread worker_;
@@ -814,6 +841,18 @@ Result<std::string> Client::resolve(std::string_view package, std::string_view u
 
 Result<std::map<std::string, std::string>> Client::installed_packages() const noexcept {
   return guarded<std::map<std::string, std::string>>([&] { return impl_->packages().installed_offline(); });
+}
+
+Result<std::optional<Hotpatch>> Client::launch_started() noexcept {
+  return guarded<std::optional<Hotpatch>>([&] { return impl_->launch_hotpatch(); });
+}
+
+Status Client::mark_launch_succeeded() noexcept {
+  return guarded<void>([&] { return impl_->hotpatches().confirm(); });
+}
+
+Result<std::optional<Hotpatch>> Client::current_hotpatch() const noexcept {
+  return guarded<std::optional<Hotpatch>>([&] { return impl_->hotpatches().current(); });
 }
 
 Result<ListenerId> Client::on_config_changed(std::string key,

@@ -19,8 +19,8 @@ std::string cut_utf8(std::string text, std::size_t max) {
   return text;
 }
 
-Status EventQueue::record(const char *type, const EventSubject &subject, std::optional<ErrorCode> code,
-                          std::string detail) {
+state::QueuedEvent EventQueue::build(const char *type, const EventSubject &subject, std::optional<ErrorCode> code,
+                                     std::string detail) {
   transport::Event event;
   event.id = transport::random_uuid();
   event.type = type;
@@ -32,7 +32,12 @@ Status EventQueue::record(const char *type, const EventSubject &subject, std::op
     event.code = static_cast<std::uint32_t>(*code);
   }
   event.detail = cut_utf8(std::move(detail), kMaxEventDetailBytes);
-  return store_.enqueue_event({event.id, transport::event_json(event)}, capacity_);
+  return {event.id, transport::event_json(event)};
+}
+
+Status EventQueue::record(const char *type, const EventSubject &subject, std::optional<ErrorCode> code,
+                          std::string detail) {
+  return store_.enqueue_event(build(type, subject, code, std::move(detail)), capacity_);
 }
 
 Status EventQueue::offered(const EventSubject &subject, std::string detail) {

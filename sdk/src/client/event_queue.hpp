@@ -24,15 +24,13 @@
 #ifndef MDS_SRC_CLIENT_EVENT_QUEUE_HPP
 #define MDS_SRC_CLIENT_EVENT_QUEUE_HPP
 
+#include "state/store.hpp"
+
 #include <mds/error.hpp>
 
 #include <cstdint>
 #include <optional>
 #include <string>
-
-namespace mds::state {
-class Store;
-}
 
 namespace mds::client {
 
@@ -62,6 +60,11 @@ public:
   // Any type of docs/protocol.md; the functions above are the ones to use. The event gets
   // a fresh uuid and the time of client::wall_now().
   Status record(const char *type, const EventSubject &subject, std::optional<ErrorCode> code, std::string detail);
+
+  // The event record() would queue, for a caller that queues it inside its own
+  // transaction (the hotpatch revert, Store::update_hotpatch()).
+  static state::QueuedEvent build(const char *type, const EventSubject &subject, std::optional<ErrorCode> code,
+                                  std::string detail);
 
 private:
   state::Store &store_;

@@ -141,6 +141,9 @@ Status validate_options(const ClientOptions &options) {
       return invalid("package_fallback_urls", "[" + package + "] is not an http(s) URL");
     }
   }
+  if (options.hotpatch_max_launches < 1 || options.hotpatch_max_launches > 100) {
+    return invalid("hotpatch_max_launches", "must be 1..100");
+  }
   const auto &s = options.schedule;
   if (s.min_poll_interval.count() <= 0 || s.poll_interval.count() <= 0 || s.initial_backoff.count() <= 0 ||
       s.max_backoff < s.initial_backoff) {

@@ -1,5 +1,6 @@
 #include "packages/client_packages.hpp"
 
+#include "client/event_queue.hpp"
 #include "core/manifest/path.hpp"
 #include "transport/http.hpp"
 
@@ -7,6 +8,8 @@
 
 namespace mds::packages {
 namespace {
+
+constexpr const char *kRollbackRefusedKey = "hotpatch_rollback_refused"; // the last rollback offer refused
 
 bool is_package_id(std::string_view id) {
   if (id.empty() || id.size() > core::kMaxPackageIdLength) {
@@ -91,6 +94,32 @@ PipelineReport ClientPackages::install_offline(const std::vector<transport::Pack
     return {};
   }
   return pipeline_->install(core::PackageKind::Offline, offers);
+}
+
+PipelineReport ClientPackages::install_hotpatch(const transport::HotpatchOffer &offer) {
+  const auto &package = offer.package;
+  if (offer.action == "rollback") {
+    PipelineReport report;
+    const Error error = make_error(ErrorCode::RollbackUnsupported,
+                                   "hotpatch " + package.package + ": a rollback to " + package.version +
+                                       " needs a signed rollback directive, which this SDK does not verify yet");
+    // Reported once per offer: the server repeats it at every check.
+    const std::string identity = package.release + "/" + package.package + "/" + package.version;
+    auto refused = store_.meta(kRollbackRefusedKey);
+    if (refused && refused->has_value() && **refused == identity) {
+      report.skipped.push_back({package.package, package.version, error});
+      return report;
+    }
+    (void)client::EventQueue(store_, options_.caps.event_queue)
+        .failed({package.release, package.package, package.version}, error.code, error.message);
+    (void)store_.set_meta(kRollbackRefusedKey, identity);
+    report.failed.push_back({package.package, package.version, error});
+    return report;
+  }
+  if (!downloads_allowed()) {
+    return {};
+  }
+  return pipeline_->install(core::PackageKind::Hotpatch, {package});
 }
 
 Result<std::string> ClientPackages::resolve(std::string_view package, std::string_view url_path) {

@@ -38,6 +38,12 @@ public:
 
   Result<std::map<std::string, std::string>> installed_offline();
 
+  // The hotpatch a check offered: installed (staged) through the pipeline; nothing when
+  // the network policy forbids it. A `rollback` is refused with
+  // RollbackUnsupported (one `failed` event per offer, then skipped): it needs a
+  // signed rollback directive, which this SDK cannot verify yet.
+  PipelineReport install_hotpatch(const transport::HotpatchOffer &offer);
+
   // Downloads, verifies and installs the offered upgrade; the verified file's path.
   // `report` receives what the pipeline did (for listeners).
   Result<std::string> download_upgrade(const transport::UpgradeOffer &offer, PipelineReport &report);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <system_error>
@@ -430,7 +431,8 @@ Status Pipeline::commit(core::PackageKind kind, std::vector<Staged> &staged) {
     if (auto synced = io::fsync_directory(destination.parent_path().parent_path()); !synced) {
       return undo(synced.error());
     }
-    commits.push_back({core::to_string(kind), item.offer->package, item.offer->version, item.offer->envelope});
+    commits.push_back(
+        {core::to_string(kind), item.offer->package, item.offer->version, item.offer->envelope, item.offer->release});
   }
   if (auto committed = store_.commit_installs(commits); !committed) {
     return undo(committed.error());
@@ -443,12 +445,27 @@ void Pipeline::collect(core::PackageKind kind, const std::string &package) {
   if (!versions) {
     return;
   }
+  // A hotpatch the lifecycle names (staged, active, or the fallback a revert goes to)
+  // stays too.
+  std::vector<std::string> kept;
+  if (kind == core::PackageKind::Hotpatch) {
+    auto record = store_.hotpatch();
+    if (!record) {
+      return;
+    }
+    for (const auto &ref : {record->staged, record->active, record->fallback}) {
+      if (ref && ref->package == package) {
+        kept.push_back(ref->version);
+      }
+    }
+  }
   const auto directory = settings_.state_directory / kind_directory(kind) / package;
   std::error_code ec;
   std::vector<std::filesystem::path> doomed;
   for (const auto &entry : std::filesystem::directory_iterator(directory, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name != versions->current && name != versions->previous) {
+    if (name != versions->current && name != versions->previous &&
+        std::find(kept.begin(), kept.end(), name) == kept.end()) {
       doomed.push_back(entry.path());
     }
   }
@@ -716,7 +733,7 @@ PipelineReport Pipeline::recover() {
     }
   }
 
-  for (const auto kind : {core::PackageKind::Offline, core::PackageKind::Upgrade}) {
+  for (const auto kind : {core::PackageKind::Offline, core::PackageKind::Upgrade, core::PackageKind::Hotpatch}) {
     const auto root = settings_.state_directory / kind_directory(kind);
     std::vector<std::string> packages;
     for (const auto &entry : std::filesystem::directory_iterator(root, ec)) {

@@ -13,8 +13,9 @@
 //            zstd's window capped; files and directories fsynced
 //   commit   rename into <kind dir>/<id>/<version>/, then one SQLite transaction makes
 //            the versions current and raises their floors (a release's group: all of
-//            its packages in that one transaction, or none)
-//   collect  keep the current and the previous version, remove older ones
+//            its packages in that one transaction, or none); a hotpatch is staged in it
+//   collect  keep the current and the previous version (and the hotpatches the lifecycle
+//            names, hotpatch/lifecycle.hpp), remove older ones
 //
 // Any failure of a delta (malformed, another base, tampered base, window too large, bad
 // output) falls back to the full download. Every refusal leaves the current version

@@ -43,6 +43,11 @@ constexpr const char *kMigrations[] = {
     "CREATE TABLE refused_offers(seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, package TEXT NOT NULL,"
     "  version TEXT NOT NULL, digest TEXT NOT NULL, code INTEGER NOT NULL, message TEXT NOT NULL,"
     "  UNIQUE(kind, package, version, digest));",
+    // 3 -> 4: the hotpatch lifecycle: the staged, active and fallback (last confirmed)
+    // patches, and the active one's unconfirmed launches
+    "CREATE TABLE hotpatch(role TEXT PRIMARY KEY CHECK (role IN ('staged', 'active', 'fallback')),"
+    "  release TEXT NOT NULL, package TEXT NOT NULL, version TEXT NOT NULL, confirmed INTEGER NOT NULL DEFAULT 0,"
+    "  launches INTEGER NOT NULL DEFAULT 0);",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion, "one migration per schema version");
 
@@ -695,6 +700,44 @@ Status Store::replace_config(const ConfigSnapshot &config) {
   return transaction.commit();
 }
 
+namespace {
+
+// Inside a transaction: appends the event and drops the oldest beyond `capacity`.
+Status enqueue_in(sqlite3 *db, const QueuedEvent &event, std::uint32_t capacity) {
+  if (capacity == 0) {
+    return make_error(ErrorCode::InvalidArgument, "event queue capacity is 0");
+  }
+  Statement insert(db, "INSERT OR IGNORE INTO events(id, body) VALUES(?, ?)");
+  insert.bind(1, event.id);
+  insert.bind(2, event.json);
+  if (auto status = insert.run(); !status) {
+    return status;
+  }
+  Statement count(db, "SELECT COUNT(*) FROM events");
+  auto row = count.step();
+  if (!row) {
+    return std::move(row).error();
+  }
+  const std::int64_t excess = count.integer(0) - static_cast<std::int64_t>(capacity);
+  if (excess > 0) {
+    Statement drop(db, "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)");
+    drop.bind(1, excess);
+    if (auto status = drop.run(); !status) {
+      return status;
+    }
+    Statement counter(db, "INSERT INTO meta(key, value) VALUES('events_dropped', ?)"
+                          " ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT)");
+    counter.bind(1, std::to_string(excess));
+    counter.bind(2, excess);
+    if (auto status = counter.run(); !status) {
+      return status;
+    }
+  }
+  return {};
+}
+
+} // namespace
+
 Status Store::enqueue_event(const QueuedEvent &event, std::uint32_t capacity) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (capacity == 0) {
@@ -704,31 +747,8 @@ Status Store::enqueue_event(const QueuedEvent &event, std::uint32_t capacity) {
   if (!transaction.begun()) {
     return transaction.begun();
   }
-  Statement insert(db_, "INSERT OR IGNORE INTO events(id, body) VALUES(?, ?)");
-  insert.bind(1, event.id);
-  insert.bind(2, event.json);
-  if (auto status = insert.run(); !status) {
+  if (auto status = enqueue_in(db_, event, capacity); !status) {
     return status;
-  }
-  Statement count(db_, "SELECT COUNT(*) FROM events");
-  auto row = count.step();
-  if (!row) {
-    return std::move(row).error();
-  }
-  const std::int64_t excess = count.integer(0) - static_cast<std::int64_t>(capacity);
-  if (excess > 0) {
-    Statement drop(db_, "DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)");
-    drop.bind(1, excess);
-    if (auto status = drop.run(); !status) {
-      return status;
-    }
-    Statement counter(db_, "INSERT INTO meta(key, value) VALUES('events_dropped', ?)"
-                           " ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT)");
-    counter.bind(1, std::to_string(excess));
-    counter.bind(2, excess);
-    if (auto status = counter.run(); !status) {
-      return status;
-    }
   }
   return transaction.commit();
 }
@@ -915,6 +935,23 @@ Result<std::optional<std::string>> Store::version_envelope(const std::string &ki
   return std::optional<std::string>(read.text(0));
 }
 
+namespace {
+
+// Inside a transaction: drops the envelopes of a package's versions that are neither
+// current nor previous nor named by the hotpatch lifecycle.
+Status forget_envelopes(sqlite3 *db, const std::string &kind, const std::string &package) {
+  Statement forget(db, "DELETE FROM package_versions WHERE kind = ?1 AND package = ?2 AND version NOT IN"
+                       " (SELECT installed FROM packages WHERE kind = ?1 AND package = ?2 AND installed IS NOT NULL"
+                       "  UNION SELECT previous FROM packages WHERE kind = ?1 AND package = ?2"
+                       "  AND previous IS NOT NULL"
+                       "  UNION SELECT version FROM hotpatch WHERE ?1 = 'hotpatch' AND package = ?2)");
+  forget.bind(1, kind);
+  forget.bind(2, package);
+  return forget.run();
+}
+
+} // namespace
+
 Status Store::commit_installs(const std::vector<InstallCommit> &commits) {
   std::lock_guard<std::mutex> lock(mutex_);
   Transaction transaction(db_);
@@ -945,13 +982,19 @@ Status Store::commit_installs(const std::vector<InstallCommit> &commits) {
     if (auto status = flip.run(); !status) {
       return status;
     }
-    Statement forget(db_, "DELETE FROM package_versions WHERE kind = ?1 AND package = ?2 AND version NOT IN"
-                          " (SELECT installed FROM packages WHERE kind = ?1 AND package = ?2 AND installed IS NOT NULL"
-                          "  UNION SELECT previous FROM packages WHERE kind = ?1 AND package = ?2"
-                          "  AND previous IS NOT NULL)");
-    forget.bind(1, commit.kind);
-    forget.bind(2, commit.package);
-    if (auto status = forget.run(); !status) {
+    if (commit.kind == "hotpatch") {
+      // Installed is staged: the next launch loads it (hotpatch/lifecycle.hpp).
+      Statement stage(db_, "INSERT INTO hotpatch(role, release, package, version) VALUES('staged', ?, ?, ?)"
+                           " ON CONFLICT(role) DO UPDATE SET release = excluded.release, package = excluded.package,"
+                           " version = excluded.version");
+      stage.bind(1, commit.release);
+      stage.bind(2, commit.package);
+      stage.bind(3, commit.version);
+      if (auto status = stage.run(); !status) {
+        return status;
+      }
+    }
+    if (auto status = forget_envelopes(db_, commit.kind, commit.package); !status) {
       return status;
     }
     Statement forgive(db_, "DELETE FROM refused_offers WHERE kind = ? AND package = ?");
@@ -968,11 +1011,12 @@ Result<std::optional<Error>> Store::refused_offer(const std::string &kind, const
                                                   const std::string &version, const std::string &digest) {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement read(db_, "SELECT code, message FROM refused_offers WHERE kind = ? AND package = ? AND version = ?"
-                      " AND digest = ?");
+                      " AND digest IN (?, ?) ORDER BY seq DESC LIMIT 1");
   read.bind(1, kind);
   read.bind(2, package);
   read.bind(3, version);
   read.bind(4, digest);
+  read.bind(5, std::string(kAnyOffer));
   auto row = read.step();
   if (!row) {
     return std::move(row).error();
@@ -1010,6 +1054,130 @@ Status Store::remember_refused_offer(const RefusedOffer &offer) {
   trim.bind(1, static_cast<std::int64_t>(kMaxRefusedOffers));
   if (auto status = trim.run(); !status) {
     return status;
+  }
+  return transaction.commit();
+}
+
+namespace {
+
+Result<HotpatchRecord> read_hotpatch(sqlite3 *db) {
+  Statement read(db, "SELECT role, release, package, version, confirmed, launches FROM hotpatch");
+  HotpatchRecord record;
+  while (true) {
+    auto row = read.step();
+    if (!row) {
+      return std::move(row).error();
+    }
+    if (!*row) {
+      return record;
+    }
+    HotpatchRef ref{read.text(1), read.text(2), read.text(3)};
+    const std::string role = read.text(0);
+    if (role == "staged") {
+      record.staged = std::move(ref);
+    } else if (role == "active") {
+      record.active = std::move(ref);
+      record.active_confirmed = read.integer(4) != 0;
+      record.launches = read.integer(5);
+    } else {
+      record.fallback = std::move(ref);
+    }
+  }
+}
+
+Status write_hotpatch(sqlite3 *db, const HotpatchRecord &record) {
+  Statement clear(db, "DELETE FROM hotpatch");
+  if (auto status = clear.run(); !status) {
+    return status;
+  }
+  Statement insert(db, "INSERT INTO hotpatch(role, release, package, version, confirmed, launches)"
+                       " VALUES(?, ?, ?, ?, ?, ?)");
+  auto put = [&](const char *role, const std::optional<HotpatchRef> &ref, bool confirmed,
+                 std::int64_t launches) -> Status {
+    if (!ref) {
+      return {};
+    }
+    insert.reset();
+    insert.bind(1, std::string(role));
+    insert.bind(2, ref->release);
+    insert.bind(3, ref->package);
+    insert.bind(4, ref->version);
+    insert.bind(5, std::int64_t{confirmed ? 1 : 0});
+    insert.bind(6, launches);
+    return insert.run();
+  };
+  if (auto status = put("staged", record.staged, false, 0); !status) {
+    return status;
+  }
+  if (auto status = put("active", record.active, record.active_confirmed, record.launches); !status) {
+    return status;
+  }
+  return put("fallback", record.fallback, true, 0);
+}
+
+} // namespace
+
+Result<HotpatchRecord> Store::hotpatch() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return read_hotpatch(db_);
+}
+
+Status
+Store::update_hotpatch(const std::function<Result<std::optional<HotpatchUpdate>>(const HotpatchRecord &)> &decide) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Transaction transaction(db_);
+  if (!transaction.begun()) {
+    return transaction.begun();
+  }
+  auto record = read_hotpatch(db_);
+  if (!record) {
+    return std::move(record).error();
+  }
+  auto update = decide(*record);
+  if (!update) {
+    return std::move(update).error();
+  }
+  if (!update->has_value()) {
+    return {}; // nothing to write: the transaction rolls back
+  }
+  const HotpatchUpdate &step = **update;
+  if (auto status = write_hotpatch(db_, step.next); !status) {
+    return status;
+  }
+  if (step.revert) {
+    const HotpatchRevert &revert = *step.revert;
+    // Where the package row names the bad version it goes back to the fallback's version
+    // (when of the same package, else to none); the bad version is not kept for going
+    // back either. A newer version staged meanwhile stays current.
+    Statement back(db_, "UPDATE packages SET installed = CASE WHEN installed = ?1 THEN ?2 ELSE installed END,"
+                        " previous = CASE WHEN previous = ?1 OR installed = ?1 THEN NULL ELSE previous END"
+                        " WHERE kind = 'hotpatch' AND package = ?3");
+    back.bind(1, revert.bad.version);
+    const auto &fallback = step.next.fallback;
+    if (fallback && fallback->package == revert.bad.package) {
+      back.bind(2, fallback->version);
+    }
+    back.bind(3, revert.bad.package);
+    if (auto status = back.run(); !status) {
+      return status;
+    }
+    if (auto status = forget_envelopes(db_, "hotpatch", revert.bad.package); !status) {
+      return status;
+    }
+    Statement refuse(db_, "INSERT INTO refused_offers(kind, package, version, digest, code, message)"
+                          " VALUES('hotpatch', ?, ?, ?, ?, ?) ON CONFLICT(kind, package, version, digest)"
+                          " DO UPDATE SET code = excluded.code, message = excluded.message");
+    refuse.bind(1, revert.bad.package);
+    refuse.bind(2, revert.bad.version);
+    refuse.bind(3, std::string(kAnyOffer));
+    refuse.bind(4, static_cast<std::int64_t>(revert.reason.code));
+    refuse.bind(5, revert.reason.message);
+    if (auto status = refuse.run(); !status) {
+      return status;
+    }
+    if (auto status = enqueue_in(db_, revert.event, revert.event_capacity); !status) {
+      return status;
+    }
   }
   return transaction.commit();
 }

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,7 +29,7 @@ struct sqlite3;
 
 namespace mds::state {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // How many refused offers the store remembers; the oldest are forgotten first.
 inline constexpr int kMaxRefusedOffers = 1000;
@@ -70,7 +71,49 @@ struct InstallCommit {
   std::string package;
   std::string version;
   std::string envelope;
+  std::string release; // the release that offered it (kept for a hotpatch's events)
 };
+
+// A hotpatch version the lifecycle refers to (hotpatch/lifecycle.hpp).
+struct HotpatchRef {
+  std::string release;
+  std::string package;
+  std::string version;
+  bool operator==(const HotpatchRef &other) const {
+    return release == other.release && package == other.package && version == other.version;
+  }
+};
+
+// Where the device's hotpatches stand. Every version named here stays on disk (with its
+// envelope) whatever the package pipeline collects.
+struct HotpatchRecord {
+  std::optional<HotpatchRef> staged;   // installed, not loaded by any launch yet
+  std::optional<HotpatchRef> active;   // what the last launch loaded
+  bool active_confirmed = false;       // a launch of `active` was marked successful
+  std::optional<HotpatchRef> fallback; // the last confirmed patch: where a revert goes
+  std::int64_t launches = 0;           // launches of `active` since it was activated, unconfirmed
+  bool operator==(const HotpatchRecord &other) const {
+    return staged == other.staged && active == other.active && active_confirmed == other.active_confirmed &&
+           fallback == other.fallback && launches == other.launches;
+  }
+};
+
+// A hotpatch that crash-looped: what update_hotpatch() writes besides the record.
+struct HotpatchRevert {
+  HotpatchRef bad;
+  Error reason;      // remembered as the refusal of every offer of `bad`
+  QueuedEvent event; // the rolled_back event, queued with the revert
+  std::uint32_t event_capacity = 1000;
+};
+
+// One step of the hotpatch lifecycle, written in one transaction.
+struct HotpatchUpdate {
+  HotpatchRecord next;
+  std::optional<HotpatchRevert> revert;
+};
+
+// The digest under which a refused offer stands for every offer of its version.
+inline constexpr const char *kAnyOffer = "*";
 
 // An offer the package pipeline refused for a reason that trying the same offer again
 // cannot change (packages/pipeline.hpp); `digest` names the offer and what the verdict
@@ -123,12 +166,21 @@ public:
   // forgets every other version of that package and its refused offers.
   Status commit_installs(const std::vector<InstallCommit> &commits);
 
-  // Refused offers: the remembered error of (kind, package, version, digest), nullopt
-  // when it was not refused. At most kMaxRefusedOffers are kept; commit_installs()
-  // forgets a package's when one of its versions is committed.
+  // Refused offers: the remembered error of (kind, package, version, digest), or of
+  // (kind, package, version, kAnyOffer); nullopt when it was not refused. At most kMaxRefusedOffers are kept;
+  // commit_installs() forgets a package's when one of its versions is committed.
   Result<std::optional<Error>> refused_offer(const std::string &kind, const std::string &package,
                                              const std::string &version, const std::string &digest);
   Status remember_refused_offer(const RefusedOffer &offer);
+
+  // The hotpatch lifecycle's record (empty when none was ever installed).
+  Result<HotpatchRecord> hotpatch();
+  // Reads the record, asks `decide` what to do (nullopt: nothing) and writes its answer in
+  // one transaction (synchronous=FULL), so a kill leaves the step whole or not begun. A
+  // revert also moves the bad version's package row back to the fallback's version (or
+  // none), forgets the bad version's envelope, remembers it as refused under kAnyOffer
+  // and queues its event.
+  Status update_hotpatch(const std::function<Result<std::optional<HotpatchUpdate>>(const HotpatchRecord &)> &decide);
 
   Result<ConfigSnapshot> load_config();
   // Replaces the whole configuration in one transaction.
