@@ -4,13 +4,16 @@
 // lifecycle names kept.
 #include "hotpatch/hotpatches.hpp"
 #include "hotpatch/lifecycle.hpp"
+#include "packages/client_packages.hpp"
 #include "state/store.hpp"
 
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
+#include <iterator>
 
 using mds::ErrorCode;
 using mds::HotpatchState;
@@ -290,5 +293,85 @@ TEST_CASE("hotpatch store: a newer install keeps the confirmed patch's envelope"
     auto envelope = store->version_envelope("hotpatch", "patch", version);
     REQUIRE(envelope);
     CHECK(envelope->has_value());
+  }
+}
+
+namespace {
+
+mds::ClientOptions client_options(const std::filesystem::path &state) {
+  std::ifstream in(std::string(MDS_TEST_DATA_DIR) + "/keys/p256-public.pem");
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  mds::ClientOptions options;
+  options.server_url = "https://mds.example.com";
+  options.app_id = "demo";
+  options.platform = "android";
+  options.app_version = "10.2.3";
+  options.state_directory = state.string();
+  options.trusted_public_keys = {pem};
+  options.schedule.sync_on_start = false;
+  return options;
+}
+
+} // namespace
+
+TEST_CASE("hotpatch: a rollback offer is refused once with rollback_unsupported, then skipped", "[hotpatch]") {
+  mds::test::TempDir dir;
+  auto store = open_store(dir.path());
+  const auto options = client_options(dir.path());
+  std::atomic<bool> cancel{false};
+  auto packages = mds::packages::ClientPackages::create(options, *store, &cancel);
+  REQUIRE(packages);
+  mds::transport::HotpatchOffer offer;
+  offer.action = "rollback";
+  offer.package.release = "11";
+  offer.package.package = "patch";
+  offer.package.version = "3";
+  offer.package.envelope = "{}";
+
+  auto first = (*packages)->install_hotpatch(offer);
+  REQUIRE(first.failed.size() == 1);
+  CHECK(first.failed.front().error.code == ErrorCode::RollbackUnsupported);
+  CHECK(first.installed.empty());
+  auto events = store->oldest_events(10);
+  REQUIRE(events);
+  REQUIRE(events->size() == 1);
+  CHECK(events->front().json.find("\"code\":417") != std::string::npos);
+
+  auto again = (*packages)->install_hotpatch(offer);
+  CHECK(again.failed.empty());
+  CHECK(again.skipped.size() == 1);
+  auto count = store->event_count();
+  REQUIRE(count);
+  CHECK(*count == 1);
+  auto record = store->hotpatch();
+  REQUIRE(record);
+  CHECK(*record == HotpatchRecord{}); // nothing changed
+}
+
+TEST_CASE("hotpatch: the public calls before start(), after shutdown() and with bad options", "[hotpatch][client]") {
+  mds::test::TempDir dir;
+  SECTION("hotpatch_max_launches outside 1..100 is refused") {
+    for (std::uint32_t bad : {0u, 101u}) {
+      auto options = client_options(dir.path());
+      options.hotpatch_max_launches = bad;
+      auto client = mds::Client::create(options);
+      REQUIRE(!client);
+      CHECK(client.code() == ErrorCode::InvalidArgument);
+      CHECK(client.error().message.find("hotpatch_max_launches") != std::string::npos);
+    }
+  }
+  SECTION("with nothing installed: no patch, nothing to confirm, before start and after shutdown") {
+    auto client = mds::Client::create(client_options(dir.path()));
+    REQUIRE(client);
+    for (int round = 0; round < 2; ++round) {
+      auto launched = (*client)->launch_started();
+      REQUIRE(launched);
+      CHECK(!*launched);
+      CHECK((*client)->mark_launch_succeeded().code() == ErrorCode::HotpatchNotActive);
+      auto current = (*client)->current_hotpatch();
+      REQUIRE(current);
+      CHECK(!*current);
+      (void)(*client)->shutdown(std::chrono::seconds(1));
+    }
   }
 }
