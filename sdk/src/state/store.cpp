@@ -997,9 +997,11 @@ Status Store::commit_installs(const std::vector<InstallCommit> &commits) {
     if (auto status = forget_envelopes(db_, commit.kind, commit.package); !status) {
       return status;
     }
-    Statement forgive(db_, "DELETE FROM refused_offers WHERE kind = ? AND package = ?");
+    // A version refused for every offer (a reverted hotpatch) stays refused.
+    Statement forgive(db_, "DELETE FROM refused_offers WHERE kind = ? AND package = ? AND digest != ?");
     forgive.bind(1, commit.kind);
     forgive.bind(2, commit.package);
+    forgive.bind(3, std::string(kAnyOffer));
     if (auto status = forgive.run(); !status) {
       return status;
     }

@@ -163,7 +163,8 @@ public:
   // All or nothing, in one transaction (synchronous=FULL): for each commit, raises the
   // floor (VersionRollback below it, and then nothing of the batch is written), records
   // the envelope, makes the version current and the former current the previous one, and
-  // forgets every other version of that package and its refused offers.
+  // forgets every other version of that package and its refused offers (except versions
+  // refused under kAnyOffer). A hotpatch committed is staged (HotpatchRecord::staged).
   Status commit_installs(const std::vector<InstallCommit> &commits);
 
   // Refused offers: the remembered error of (kind, package, version, digest), or of

@@ -1,0 +1,301 @@
+// Fork-and-kill for the hotpatch lifecycle (SECURITY.md #22): a child process plays an app
+// that installs hotpatch after hotpatch through the real pipeline and store, launches each
+// (launch_started), confirms the odd versions and crash-loops on the even ones until they
+// are reverted, and is SIGKILLed at a random instant: inside an install, a launch, a
+// confirmation or a revert. After every kill the parent checks that the state is
+// consistent:
+//   - the record: a pending patch has 1..N launches, a confirmed one none and is the
+//     fallback; the package row's current version is the staged patch, else the active
+//     one (of that package), else none;
+//   - every version the record names has its envelope and a tree that matches it;
+//   - a version is refused for good exactly when one rolled_back event (code 415) was
+//     queued for it, and it is then named nowhere; after recovery its tree is gone.
+//
+//   mds_hotpatch_kill_test   MDS_KILLS kills (default 300), MDS_KILL_SEED seed,
+//                            MDS_KILL_MAX_US longest wait before a kill (default: 1.2 times
+//                            the measured time of one cycle), MDS_KILL_DIR where the state
+//                            lives (default /dev/shm)
+//
+// Exit 0 when every check held; the figures go to stdout.
+#include "hotpatch/hotpatches.hpp"
+#include "packages/pipeline.hpp"
+#include "support/package_world.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <thread>
+
+namespace {
+
+using mds::test::Tree;
+
+constexpr std::uint32_t kMaxLaunches = 3;
+constexpr const char *kPackage = "patch";
+
+int failures = 0;
+
+void fail(const std::string &what) {
+  std::cout << "FAIL: " << what << "\n";
+  ++failures;
+}
+
+Tree patch_tree(unsigned n) {
+  return {{"patch.js", "fix(" + std::to_string(n) + ");\n" + std::string(4000 + n, 'x')},
+          {"res/strings.json", "{\"n\":" + std::to_string(n) + "}"}};
+}
+
+mds::packages::PipelineSettings settings_for(const std::filesystem::path &state,
+                                             const mds::core::crypto::PrivateKey &key) {
+  mds::packages::PipelineSettings settings;
+  settings.state_directory = state;
+  settings.device.app_id = "demo";
+  settings.device.app_version = *mds::core::Version::parse_dotted("10.2.3");
+  settings.device.trusted_keys = {key.public_key()};
+  settings.server_url = "http://127.0.0.1:1";
+  return settings;
+}
+
+unsigned number_of(const std::string &version) {
+  return static_cast<unsigned>(std::stoul(version));
+}
+
+// The app, restarted after each kill: what it does next follows from the state alone.
+// `steps` bounds the work (calibration); ~0u runs until every version is done.
+[[noreturn]] void run_child(const std::filesystem::path &state, const std::filesystem::path &blobs,
+                            const mds::core::crypto::PrivateKey &key,
+                            const std::vector<mds::transport::PackageOffer> &offers, unsigned steps) {
+  auto store = mds::state::Store::open(state);
+  if (!store) {
+    std::_Exit(3);
+  }
+  auto fetch = [&blobs](const mds::transport::DownloadRequest &request) {
+    return mds::test::fetch_local(blobs, request);
+  };
+  mds::packages::Pipeline pipeline(settings_for(state, key), **store, fetch);
+  mds::hotpatch::Hotpatches hotpatches(**store, state, kMaxLaunches, 10000);
+  (void)pipeline.recover();
+  for (; steps > 0; --steps) {
+    auto record = (*store)->hotpatch();
+    auto floor = (*store)->floor("hotpatch", kPackage);
+    if (!record || !floor) {
+      std::_Exit(3);
+    }
+    if (record->staged) {
+      if (!hotpatches.launch()) {
+        std::_Exit(4);
+      }
+    } else if (record->active && !record->active_confirmed) {
+      // Odd versions run well; even ones crash before confirming, until reverted.
+      const bool good = number_of(record->active->version) % 2 == 1;
+      const bool done = good ? hotpatches.confirm().ok() : hotpatches.launch().ok();
+      if (!done) {
+        std::_Exit(4);
+      }
+    } else {
+      const unsigned next = floor->has_value() ? number_of(**floor) + 1 : 1;
+      if (next > offers.size()) {
+        std::_Exit(0);
+      }
+      auto report = pipeline.install(mds::core::PackageKind::Hotpatch, {offers[next - 1]});
+      if (!report.failed.empty() || report.installed.size() != 1) {
+        std::cerr << "child: install " << next << " failed\n";
+        std::_Exit(5);
+      }
+    }
+  }
+  std::_Exit(0);
+}
+
+std::string name(const std::optional<mds::state::HotpatchRef> &ref) {
+  return ref ? ref->version : "-";
+}
+
+// The checks of one state directory, as a restarted app finds it (before recovery).
+void check_state(mds::state::Store &store, mds::packages::Pipeline &pipeline, unsigned versions,
+                 const std::string &when) {
+  auto record = store.hotpatch();
+  if (!record) {
+    fail(when + ": record: " + mds::describe(record.error()));
+    return;
+  }
+  const std::string shown = "staged " + name(record->staged) + ", active " + name(record->active) +
+                            (record->active_confirmed ? " (confirmed)" : "") + ", fallback " + name(record->fallback) +
+                            ", launches " + std::to_string(record->launches);
+  if (record->active && !record->active_confirmed &&
+      (record->launches < 1 || record->launches > static_cast<std::int64_t>(kMaxLaunches))) {
+    fail(when + ": pending with a launch count out of range: " + shown);
+  }
+  if (record->active && record->active_confirmed && (record->launches != 0 || !(record->fallback == record->active))) {
+    fail(when + ": confirmed but not the fallback, or counting launches: " + shown);
+  }
+  if (!record->active && record->launches != 0) {
+    fail(when + ": launches counted with nothing active: " + shown);
+  }
+  auto current = store.installed_versions("hotpatch", kPackage);
+  const auto expected = record->staged ? record->staged : record->active;
+  if (!current || current->current != (expected ? std::optional<std::string>(expected->version) : std::nullopt)) {
+    fail(when + ": the package row's current version is not the staged or active patch: " + shown);
+  }
+  for (const auto &ref : {record->staged, record->active, record->fallback}) {
+    if (!ref) {
+      continue;
+    }
+    auto manifest = pipeline.installed_manifest(mds::core::PackageKind::Hotpatch, ref->package, ref->version);
+    if (!manifest) {
+      fail(when + ": no envelope for " + ref->version + ": " + shown);
+      continue;
+    }
+    if (auto verified = mds::packages::verify_tree(
+            pipeline.version_directory(mds::core::PackageKind::Hotpatch, ref->package, ref->version), *manifest);
+        !verified) {
+      fail(when + ": tree of " + ref->version + ": " + mds::describe(verified.error()));
+    }
+  }
+  auto events = store.oldest_events(100000);
+  if (!events) {
+    fail(when + ": events: " + mds::describe(events.error()));
+    return;
+  }
+  for (unsigned n = 1; n <= versions; ++n) {
+    const std::string version = std::to_string(n);
+    unsigned rolled_back = 0;
+    for (const auto &event : *events) {
+      if (event.json.find("\"type\":\"rolled_back\"") != std::string::npos &&
+          event.json.find("\"version\":\"" + version + "\"") != std::string::npos) {
+        ++rolled_back;
+        if (event.json.find("\"code\":415") == std::string::npos) {
+          fail(when + ": rolled_back without code 415: " + event.json);
+        }
+      }
+    }
+    auto refused = store.refused_offer("hotpatch", kPackage, version, "any offer");
+    const bool is_refused = refused && refused->has_value();
+    if (rolled_back != (is_refused ? 1u : 0u)) {
+      fail(when + ": version " + version + " refused " + std::to_string(is_refused) + " with " +
+           std::to_string(rolled_back) + " rolled_back events");
+    }
+    if (is_refused &&
+        (name(record->staged) == version || name(record->active) == version || name(record->fallback) == version)) {
+      fail(when + ": reverted version " + version + " still named: " + shown);
+    }
+  }
+}
+
+} // namespace
+
+int main() {
+  const char *kills_text = std::getenv("MDS_KILLS");
+  const unsigned kills = kills_text != nullptr ? static_cast<unsigned>(std::strtoul(kills_text, nullptr, 10)) : 300;
+  const char *seed_text = std::getenv("MDS_KILL_SEED");
+  const unsigned seed = seed_text != nullptr ? static_cast<unsigned>(std::strtoul(seed_text, nullptr, 10))
+                                             : static_cast<unsigned>(std::random_device{}());
+  std::cout << "kills: " << kills << ", seed: " << seed << " (MDS_KILLS, MDS_KILL_SEED)\n";
+  const char *directory = std::getenv("MDS_KILL_DIR");
+  if (directory == nullptr && std::filesystem::is_directory("/dev/shm")) {
+    directory = "/dev/shm";
+  }
+  if (directory != nullptr) {
+    ::setenv("TMPDIR", directory, 1);
+  }
+
+  // The publisher's side: signed offers of every version, their blobs on disk.
+  mds::test::PackageWorld publisher;
+  mds::test::TempDir root;
+  const auto state = root / "state";
+  const unsigned version_count = 4 * kills + 40; // never runs out: a child does about two cycles
+  std::vector<mds::transport::PackageOffer> offers;
+  for (unsigned n = 1; n <= version_count; ++n) {
+    offers.push_back(publisher.offer(kPackage, std::to_string(n), patch_tree(n), {}, mds::core::PackageKind::Hotpatch));
+  }
+
+  // Calibration: one cycle of a bad version (install, launches, revert) and a good one.
+  const auto before = std::chrono::steady_clock::now();
+  const pid_t calibration = ::fork();
+  if (calibration == 0) {
+    run_child(state, publisher.blobs(), publisher.key(), offers, 2 * (kMaxLaunches + 3));
+  }
+  int calibration_status = 0;
+  ::waitpid(calibration, &calibration_status, 0);
+  if (!WIFEXITED(calibration_status) || WEXITSTATUS(calibration_status) != 0) {
+    std::cout << "FAIL: calibration child ended with status " << calibration_status << "\n";
+    return 1;
+  }
+  const double cycle_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - before).count();
+  const char *max_text = std::getenv("MDS_KILL_MAX_US");
+  const int max_us = max_text != nullptr ? std::atoi(max_text) : static_cast<int>(1.2 * cycle_us);
+  std::cout << "two cycles take " << static_cast<int>(cycle_us) << " us; kills within " << max_us << " us\n";
+
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<int> delay_us(0, max_us);
+  unsigned killed = 0;
+  unsigned finished = 0;
+  const auto started = std::chrono::steady_clock::now();
+  while (killed < kills && failures == 0) {
+    const pid_t child = ::fork();
+    if (child < 0) {
+      fail("fork");
+      break;
+    }
+    if (child == 0) {
+      run_child(state, publisher.blobs(), publisher.key(), offers, ~0u);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+      ++killed;
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      ++finished;
+    } else {
+      fail("child ended with status " + std::to_string(status));
+      break;
+    }
+    auto store = mds::state::Store::open(state);
+    if (!store) {
+      fail("store: " + mds::describe(store.error()));
+      break;
+    }
+    mds::packages::Pipeline pipeline(settings_for(state, publisher.key()), **store, nullptr);
+    const std::string when = "after kill " + std::to_string(killed);
+    check_state(**store, pipeline, version_count, when);
+    // Recovery removes the trees of reverted versions a kill left behind.
+    auto recovered = pipeline.recover();
+    for (const auto &failure : recovered.failed) {
+      fail(when + ": recover: " + mds::describe(failure.error));
+    }
+    for (unsigned n = 1; n <= version_count; ++n) {
+      auto refused = (*store)->refused_offer("hotpatch", kPackage, std::to_string(n), "any offer");
+      if (refused && refused->has_value() &&
+          std::filesystem::exists(
+              pipeline.version_directory(mds::core::PackageKind::Hotpatch, kPackage, std::to_string(n)))) {
+        fail(when + ": the tree of reverted version " + std::to_string(n) + " survived recovery");
+      }
+    }
+  }
+  auto store = mds::state::Store::open(state);
+  unsigned reverted = 0;
+  unsigned reached = 0;
+  if (store) {
+    for (unsigned n = 1; n <= version_count; ++n) {
+      auto refused = (*store)->refused_offer("hotpatch", kPackage, std::to_string(n), "any offer");
+      reverted += refused && refused->has_value() ? 1 : 0;
+    }
+    auto floor = (*store)->floor("hotpatch", kPackage);
+    reached = floor && floor->has_value() ? number_of(**floor) : 0;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << "killed " << killed << " times, " << finished << " children finished, versions reached " << reached
+            << ", reverted " << reverted << ", in " << seconds << " s\n";
+  if (reverted == 0) {
+    fail("no revert happened: the test did not exercise it");
+  }
+  std::cout << (failures == 0 ? "ok" : "FAILED") << "\n";
+  return failures == 0 ? 0 : 1;
+}
