@@ -188,13 +188,15 @@ std::string sync_json(mds::Client &client, const mds::Result<mds::SyncReport> &r
       first = false;
     }
   }
+  // The newest hotpatch on the device (DESIGN.md fixes this shape; `hotpatch launch`
+  // names its id and directory).
   out += "}, \"hotpatch\": ";
   auto hotpatch = client.current_hotpatch();
   if (hotpatch && *hotpatch) {
-    out += "{\"id\": " + json_string((*hotpatch)->package) + ", \"version\": " + json_string((*hotpatch)->version) +
+    out += "{\"version\": " + json_string((*hotpatch)->version) +
            ", \"state\": " + json_string(mds::to_string((*hotpatch)->state)) + "}";
   } else {
-    out += "{\"id\": null, \"version\": null, \"state\": \"none\"}";
+    out += "{\"version\": null, \"state\": \"none\"}";
   }
   out += ", \"config\": {";
   first = true;

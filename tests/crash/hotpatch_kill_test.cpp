@@ -58,6 +58,7 @@ mds::packages::PipelineSettings settings_for(const std::filesystem::path &state,
   settings.device.app_version = *mds::core::Version::parse_dotted("10.2.3");
   settings.device.trusted_keys = {key.public_key()};
   settings.server_url = "http://127.0.0.1:1";
+  settings.event_queue = 1000000; // every event stays, so each revert's event can be found
   return settings;
 }
 
@@ -78,7 +79,7 @@ unsigned number_of(const std::string &version) {
     return mds::test::fetch_local(blobs, request);
   };
   mds::packages::Pipeline pipeline(settings_for(state, key), **store, fetch);
-  mds::hotpatch::Hotpatches hotpatches(**store, state, kMaxLaunches, 10000);
+  mds::hotpatch::Hotpatches hotpatches(**store, state, kMaxLaunches, 1000000);
   (void)pipeline.recover();
   for (; steps > 0; --steps) {
     auto record = (*store)->hotpatch();

@@ -229,7 +229,6 @@ TEST_CASE("hotpatch: installed staged by a sync, pending at launch, confirmed, n
   World world;
   world.release_patch("1");
   auto synced = world.sync();
-  CHECK(field(synced.root()["hotpatch"], "id") == "patch");
   CHECK(field(synced.root()["hotpatch"], "version") == "1");
   CHECK(field(synced.root()["hotpatch"], "state") == "staged");
   REQUIRE(synced.root()["installed"].Size() == 1);

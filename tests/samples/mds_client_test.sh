@@ -52,6 +52,15 @@ expect_exit "sync with the server down" 1 "$client" "${base[@]}" --device-id d1 
 expect_in "sync output shape" out.txt '{"ok": false, "offline": {}, "hotpatch": {"version": null, "state": "none"}, "config": {}, "upgrade": null, "errors": [{"code": 600, "name": "network_unreachable"'
 expect_in "sync error on stderr" err.txt "network_unreachable (600)"
 
+expect_exit "hotpatch launch with nothing installed" 0 "$client" "${base[@]}" hotpatch launch
+expect_in "no patch to load" out.txt "null"
+expect_exit "hotpatch confirm with nothing active" 1 "$client" "${base[@]}" hotpatch confirm
+expect_in "confirm refused" err.txt "hotpatch_not_active (416)"
+expect_exit "hotpatch confirm --json" 1 "$client" --json "${base[@]}" hotpatch confirm
+expect_in "confirm refused in json" err.txt '{"error": {"code": 416, "name": "hotpatch_not_active"'
+expect_exit "unknown hotpatch subcommand" 2 "$client" "${base[@]}" hotpatch rollback
+expect_exit "bad --hotpatch-max-launches" 2 "$client" "${base[@]}" --hotpatch-max-launches 0 hotpatch launch
+
 expect_exit "upgrade with the server down" 1 "$client" "${base[@]}" --device-id d1 upgrade
 expect_in "upgrade error on stderr" err.txt "network_unreachable (600)"
 expect_exit "resolve, nothing installed" 1 "$client" "${base[@]}" resolve h5 index.html
