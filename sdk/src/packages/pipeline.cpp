@@ -38,18 +38,9 @@ bool is_lower_hex64(const std::string &text) {
 }
 
 // Removes a tree, ignoring what is already gone: cleanup never hides the first error.
+// What it fails to remove, recover() removes at the next start.
 void remove_tree(const std::filesystem::path &path) {
-  std::error_code ignored;
-  std::filesystem::remove_all(path, ignored);
-}
-
-Status make_directories(const std::filesystem::path &path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return io::error_from_errno(ec.value(), "create directory", path);
-  }
-  return {};
+  (void)io::remove_tree(path);
 }
 
 Status check_blob(const std::filesystem::path &part, const transport::Download &download) {
@@ -261,8 +252,7 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
 }
 
 void Pipeline::drop_blob(const std::string &sha256) {
-  std::error_code ignored;
-  std::filesystem::remove(staging_directory() / (sha256 + kPartSuffix), ignored);
+  remove_tree(staging_directory() / (sha256 + kPartSuffix));
   (void)store_.clear_checkpoint(checkpoint_key(sha256));
 }
 
@@ -315,6 +305,15 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
     return std::move(versions).error();
   }
   if (versions->current == offer.version) {
+    // A power cut between the commit and the cleanup after it leaves the downloads of
+    // this version in staging, with their checkpoints: nothing will resume them.
+    for (const auto &download : offer.downloads) {
+      std::error_code ec;
+      if (is_lower_hex64(download.sha256) &&
+          std::filesystem::exists(staging_directory() / (download.sha256 + kPartSuffix), ec)) {
+        drop_blob(download.sha256);
+      }
+    }
     return std::optional<Staged>();
   }
   auto floor = store_.floor(kind_name, offer.package);
@@ -416,12 +415,12 @@ Status Pipeline::commit(core::PackageKind kind, std::vector<Staged> &staged) {
   };
   for (auto &item : staged) {
     const auto destination = version_directory(kind, item.offer->package, item.offer->version);
-    if (auto made = make_directories(destination.parent_path()); !made) {
+    if (auto made = io::make_directories(destination.parent_path()); !made) {
       return undo(made.error());
     }
     remove_tree(destination); // a leftover of an install killed before its commit
-    if (::rename(item.tree.c_str(), destination.c_str()) != 0) {
-      return undo(io::error_from_errno(errno, "rename", item.tree));
+    if (auto renamed = io::rename_path(item.tree, destination); !renamed) {
+      return undo(renamed.error());
     }
     placed.push_back(destination);
     if (auto synced = io::fsync_directory(destination.parent_path()); !synced) {
@@ -460,7 +459,7 @@ void Pipeline::collect(core::PackageKind kind, const std::string &package) {
 PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<transport::PackageOffer> &offers) {
   std::lock_guard<std::mutex> lock(mutex_);
   PipelineReport report;
-  if (auto made = make_directories(staging_directory()); !made) {
+  if (auto made = io::make_directories(staging_directory()); !made) {
     for (const auto &offer : offers) {
       refuse(report, offer.release, offer.package, offer.version, made.error());
     }
@@ -639,7 +638,7 @@ PipelineReport Pipeline::install_preset(const std::string &envelope, const std::
   if (below(versions->current)) {
     return report; // the device has this version or a newer one: nothing to do
   }
-  if (auto made = make_directories(staging_directory()); !made) {
+  if (auto made = io::make_directories(staging_directory()); !made) {
     return fail(made.error());
   }
   const auto tree = tree_path(core::PackageKind::Offline, package, version);
