@@ -131,8 +131,10 @@ bool is_final(ErrorCode code) {
 }
 
 bool falls_back(ErrorCode code) {
-  // Only giving up is final; any other failure of a delta leaves the full download.
-  return code != ErrorCode::Cancelled;
+  // Any failure of the delta itself leaves the full download. Giving up does not, nor
+  // does the device's storage: a disk that could not take the delta's few bytes will not
+  // take the full download's many, and the delta is tried again at the next sync.
+  return code != ErrorCode::Cancelled && code != ErrorCode::DiskFull && code != ErrorCode::IoError;
 }
 
 } // namespace
@@ -252,8 +254,9 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
 }
 
 void Pipeline::drop_blob(const std::string &sha256) {
-  remove_tree(staging_directory() / (sha256 + kPartSuffix));
+  // The checkpoint first: a part without one is removed by recover(), never resumed.
   (void)store_.clear_checkpoint(checkpoint_key(sha256));
+  remove_tree(staging_directory() / (sha256 + kPartSuffix));
 }
 
 Status Pipeline::apply(const core::Manifest &base, const std::filesystem::path &base_root, const core::Manifest &target,
@@ -305,15 +308,6 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
     return std::move(versions).error();
   }
   if (versions->current == offer.version) {
-    // A power cut between the commit and the cleanup after it leaves the downloads of
-    // this version in staging, with their checkpoints: nothing will resume them.
-    for (const auto &download : offer.downloads) {
-      std::error_code ec;
-      if (is_lower_hex64(download.sha256) &&
-          std::filesystem::exists(staging_directory() / (download.sha256 + kPartSuffix), ec)) {
-        drop_blob(download.sha256);
-      }
-    }
     return std::optional<Staged>();
   }
   auto floor = store_.floor(kind_name, offer.package);
@@ -521,6 +515,14 @@ PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<trans
       }
     }
     if (!failure && !staged.empty()) {
+      // The downloads go before the commit, checkpoints first: a power cut after the
+      // commit must not leave a download with a checkpoint that nothing will resume. A
+      // failed commit downloads again at the next sync.
+      for (const auto &item : staged) {
+        for (const auto &sha256 : item.blobs) {
+          drop_blob(sha256);
+        }
+      }
       if (auto committed = commit(kind, staged); !committed) {
         failure = committed.error();
       }
@@ -544,9 +546,6 @@ PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<trans
       continue;
     }
     for (auto &item : staged) {
-      for (const auto &sha256 : item.blobs) {
-        drop_blob(sha256);
-      }
       collect(kind, item.offer->package);
       (void)events_.installed({item.offer->release, item.offer->package, item.offer->version}, item.detail);
       InstalledPackage installed;
@@ -631,12 +630,14 @@ PipelineReport Pipeline::install_preset(const std::string &envelope, const std::
     auto theirs = core::Version::parse_dotted(*other);
     return parsed && theirs && *parsed <= *theirs;
   };
+  if (below(versions->current)) {
+    // The device has this version or a newer one: nothing to do, and nothing to report at
+    // every start after an update raised the floor above the preset.
+    return report;
+  }
   if (*floor && below(*floor) && **floor != version) {
     return fail(make_error(ErrorCode::VersionRollback,
                            "preset " + package + " " + version + " is below the highest accepted " + **floor));
-  }
-  if (below(versions->current)) {
-    return report; // the device has this version or a newer one: nothing to do
   }
   if (auto made = io::make_directories(staging_directory()); !made) {
     return fail(made.error());
