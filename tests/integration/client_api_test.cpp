@@ -77,7 +77,7 @@ std::string config_value(const mds::core::json::Document &synced, const char *ke
 // How many /v1/check requests the server logged with `status`.
 std::size_t checks_logged(const ServerProcess &server, unsigned status) {
   const std::string needle = R"("route":"/v1/check","status":)" + std::to_string(status) + ",";
-  const auto log = server.log();
+  const auto log = server.log_settled();
   std::size_t count = 0;
   for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) {
     ++count;

@@ -203,6 +203,20 @@ std::string ServerProcess::log() const {
   return read_whole(log_file_);
 }
 
+std::string ServerProcess::log_settled() const {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto current = log();
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto later = log();
+    if (later == current) {
+      break;
+    }
+    current = std::move(later);
+  }
+  return current;
+}
+
 std::string ServerProcess::log_containing(const std::string &text) const {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   auto current = log();

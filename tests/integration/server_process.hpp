@@ -58,6 +58,9 @@ public:
   // The log once it contains `text`: a request is logged just after its answer is sent,
   // so a client can see the answer before the line is written. Waits up to 5 s.
   std::string log_containing(const std::string &text) const;
+  // The log once it has stopped growing for a moment: the server writes its log shortly
+  // after each request, so a count of request lines must wait for this.
+  std::string log_settled() const;
 
 private:
   ServerProcess() = default;

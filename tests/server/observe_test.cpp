@@ -5,7 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 using namespace mds::server;
 
@@ -19,6 +25,19 @@ std::string captured(std::FILE *file) {
   std::size_t got = 0;
   while ((got = std::fread(buffer, 1, sizeof buffer, file)) > 0) {
     text.append(buffer, got);
+  }
+  return text;
+}
+
+// What the file holds now, without disturbing the writer's position.
+std::string captured_raw(std::FILE *file) {
+  std::string text;
+  char buffer[512];
+  ssize_t got = 0;
+  off_t offset = 0;
+  while ((got = pread(fileno(file), buffer, sizeof buffer, offset)) > 0) {
+    text.append(buffer, static_cast<std::size_t>(got));
+    offset += got;
   }
   return text;
 }
@@ -48,6 +67,47 @@ TEST_CASE("log lines are single JSON objects, escaped", "[observe]") {
   CHECK(failure->root()["code"].GetUint() == 107);
   CHECK(std::string(failure->root()["name"].GetString()) == "locked");
   CHECK(std::string(failure->root()["level"].GetString()) == "error");
+}
+
+TEST_CASE("log lines from many threads arrive whole, without a flush and all at the end", "[observe]") {
+  std::FILE *sink = std::tmpfile();
+  REQUIRE(sink != nullptr);
+  constexpr int kThreads = 4;
+  constexpr int kLines = 2000;
+  {
+    Logger logger(sink);
+    logger.info("first", "written by the writer thread, with no flush asked");
+    // The writer thread writes it within its delay; the test waits up to 5 s for it.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (captured_raw(sink).find("\"event\":\"first\"") == std::string::npos &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    CHECK_THAT(captured_raw(sink), Catch::Contains("\"event\":\"first\""));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&logger, t] {
+        for (int i = 0; i < kLines; ++i) {
+          logger.request("POST", "/v1/check/" + std::to_string(t) + "/" + std::to_string(i), "/v1/check", 200, 0.5, "");
+        }
+      });
+    }
+    for (auto &thread : threads) {
+      thread.join();
+    }
+  } // the destructor writes what is still buffered
+  const auto text = captured(sink);
+  std::fclose(sink);
+  std::size_t lines = 0;
+  std::size_t start = 0;
+  for (auto end = text.find('\n'); end != std::string::npos; end = text.find('\n', start)) {
+    auto line = mds::core::json::parse(text.substr(start, end - start));
+    REQUIRE(line.ok());
+    ++lines;
+    start = end + 1;
+  }
+  CHECK(start == text.size());
+  CHECK(lines == 1 + kThreads * kLines);
 }
 
 TEST_CASE("metrics render counters and cumulative histograms", "[observe]") {

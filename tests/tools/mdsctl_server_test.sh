@@ -49,7 +49,8 @@ expect() { # expect NAME CONDITION...
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; cat out.txt err.txt 2>/dev/null; fi
 }
-requests_logged() { grep -c '"event":"request"' server.log; }
+# The server writes its log a moment after each request: let it settle before counting.
+requests_logged() { sleep 0.2; grep -c '"event":"request"' server.log; }
 
 # The server, on a port the kernel picks.
 token=tools-admin-token-0123456789abcdefghijklmnop

@@ -15,6 +15,7 @@
 using mds::core::bucket;
 using mds::core::kUnleashVariantSeed;
 using mds::core::murmur3_x86_32;
+using mds::core::SaltedBucketing;
 namespace json = mds::core::json;
 
 using mds::test::repeat;
@@ -139,6 +140,23 @@ TEST_CASE("bucket hashes salt, ':' and id as one byte string", "[bucketing]") {
   }
   // So a ':' in a salt is indistinguishable from one in the id (as in every Unleash SDK).
   CHECK(bucket("a:b", "c", 100) == bucket("a", "b:c", 100));
+}
+
+TEST_CASE("SaltedBucketing gives bucket() with the salt hashed once", "[bucketing]") {
+  const std::string bytes = "0123456789abcdef0123456789abcdef:x";
+  for (std::size_t salt_length = 0; salt_length <= 34; ++salt_length) {
+    const std::string salt = bytes.substr(0, salt_length);
+    for (std::uint32_t seed : {0u, kUnleashVariantSeed}) {
+      const SaltedBucketing salted(salt, seed);
+      for (std::size_t id_length = 0; id_length <= 9; ++id_length) {
+        const std::string id = bytes.substr(bytes.size() - id_length);
+        for (std::uint32_t modulus : {0u, 1u, 100u, 10000u, 4294967295u}) {
+          INFO("salt '" << salt << "', id '" << id << "', seed " << seed << ", modulus " << modulus);
+          CHECK(salted.bucket(id, modulus) == bucket(salt, id, modulus, seed));
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("buckets lie in 1..modulus and modulus 0 gives 0", "[bucketing]") {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 using mds::ErrorCode;
@@ -62,6 +63,29 @@ TEST_CASE("escaped code points decode to UTF-8", "[json]") {
 
 TEST_CASE("the same key in sibling objects is fine", "[json]") {
   CHECK(json::parse(R"([{"a": 1}, {"a": 2}, {"b": {"a": 3}, "a": 4}])").ok());
+}
+
+TEST_CASE("a duplicate key is found wherever it lies in a large object", "[json]") {
+  // Objects past a few dozen keys are checked as a whole at their end: the duplicate may
+  // be anywhere, and nested objects keep their own keys.
+  auto object_of = [](std::size_t keys, std::size_t twin_of, std::size_t twin_at) {
+    std::string text = "{";
+    for (std::size_t i = 0; i < keys; ++i) {
+      const auto name = i == twin_at ? twin_of : i;
+      text +=
+          (i == 0 ? "" : ",") + std::string("\"key") + std::to_string(name) + "\":{\"key0\":" + std::to_string(i) + "}";
+    }
+    return text + "}";
+  };
+  CHECK(json::parse(object_of(500, 0, 500)).ok());
+  for (const auto &[twin_of, twin_at] : std::vector<std::pair<std::size_t, std::size_t>>{
+           {0, 1}, {3, 31}, {0, 32}, {31, 33}, {40, 41}, {0, 499}, {250, 499}, {498, 499}}) {
+    INFO("key " << twin_at << " repeats key " << twin_of);
+    auto parsed = json::parse(object_of(500, twin_of, twin_at));
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.code() == ErrorCode::JsonDuplicateKey);
+    CHECK_THAT(parsed.error().message, Catch::Contains("\"key" + std::to_string(twin_of) + "\""));
+  }
 }
 
 TEST_CASE("size and depth limits hold", "[json]") {

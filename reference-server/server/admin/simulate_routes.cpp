@@ -125,7 +125,7 @@ Response simulate(Storage &storage, targeting::AppInputsCache &cache, const Admi
   packages::write_offers(writer, *offers);
   writer.EndObject();
   // The config exactly as /v1/check resolves it (config_resolution.hpp), with sources.
-  const auto values = targeting::resolve_config(config, *device, eligible_config);
+  const auto values = targeting::resolve_config(config, *device, eligible_config, &decider.verdicts());
   writer.Key("config");
   writer.StartObject();
   put(writer, "revision", config.revision);

@@ -2,12 +2,31 @@
 
 namespace mds::server::client {
 
+namespace {
+
+void put_number(char *at, std::int64_t number) {
+  for (std::size_t i = 0; i < sizeof number; ++i) {
+    at[i] = static_cast<char>(static_cast<std::uint64_t>(number) >> (8 * i));
+  }
+}
+
+} // namespace
+
 void DecisionKey::add(std::int64_t number) {
   char bytes[sizeof number];
-  for (std::size_t i = 0; i < sizeof number; ++i) {
-    bytes[i] = static_cast<char>(static_cast<std::uint64_t>(number) >> (8 * i));
-  }
+  put_number(bytes, number);
   bytes_.append(bytes, sizeof bytes);
+}
+
+void DecisionKey::add(const std::vector<std::int64_t> &numbers) {
+  add(static_cast<std::int64_t>(numbers.size()));
+  // Written in place: a check adds the ids of every release its device is eligible for.
+  auto at = bytes_.size();
+  bytes_.resize(at + numbers.size() * sizeof(std::int64_t));
+  for (const auto number : numbers) {
+    put_number(&bytes_[at], number);
+    at += sizeof number;
+  }
 }
 
 void DecisionKey::add(std::string_view text) {

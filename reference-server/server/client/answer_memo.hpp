@@ -32,6 +32,8 @@ class DecisionKey {
 public:
   void add(std::int64_t number);
   void add(std::string_view text);
+  void add(const std::vector<std::int64_t> &numbers); // the count, then each number
+  void reserve(std::size_t bytes) { bytes_.reserve(bytes); }
   const std::string &bytes() const { return bytes_; }
   std::string release() { return std::move(bytes_); }
 

@@ -89,8 +89,10 @@ bool stage_is_live(ReleaseStage stage) {
 // The decision key of one device's check (answer_memo.hpp): everything besides the app's
 // inputs that its answer is written from.
 std::string decision_key(const targeting::Device &device, const CheckExtras &extras,
-                         const std::vector<std::int64_t> &eligible, const targeting::AppConfig &config) {
+                         const std::vector<std::int64_t> &eligible, const targeting::AppConfig &config,
+                         targeting::FilterVerdicts &verdicts) {
   DecisionKey key;
+  key.reserve(256 + (eligible.size() + config.keys.size()) * sizeof(std::int64_t));
   key.add(device.app_version); // an upgrade is offered above it
   key.add(static_cast<std::int64_t>(extras.installed.offline.size()));
   for (const auto &[id, version] : extras.installed.offline) {
@@ -102,25 +104,21 @@ std::string decision_key(const targeting::Device &device, const CheckExtras &ext
     key.add(extras.installed.hotpatch->id);
     key.add(extras.installed.hotpatch->version);
   }
-  key.add(static_cast<std::int64_t>(eligible.size()));
-  for (const auto id : eligible) {
-    key.add(id);
-  }
+  key.add(eligible);
   // Config resolution starts from each key's first matching variant (config_resolution.hpp).
   for (const auto &config_key : config.keys) {
     if (!config_key.variants.empty()) {
-      key.add(static_cast<std::int64_t>(targeting::matching_variant(config_key, device)));
+      key.add(static_cast<std::int64_t>(targeting::matching_variant(config_key, device, &verdicts)));
     }
   }
   return key.release();
 }
 
 // Writes the answer of a decision key that has none kept yet.
-Result<std::shared_ptr<const CheckAnswer>>
-write_answer(Storage &storage, const targeting::AppInputs &inputs, const ClientApiOptions &options,
-             const targeting::Device &device, const CheckExtras &extras,
-             const std::vector<const Release *> &eligible_packages,
-             const std::vector<const targeting::ConfigOverlay *> &eligible_config) {
+Result<std::shared_ptr<const CheckAnswer>> write_answer(
+    Storage &storage, const targeting::AppInputs &inputs, const ClientApiOptions &options,
+    const targeting::Device &device, const CheckExtras &extras, const std::vector<const Release *> &eligible_packages,
+    const std::vector<const targeting::ConfigOverlay *> &eligible_config, targeting::FilterVerdicts &verdicts) {
   packages::OfferBuilder offer_builder(storage, device.app, device.app_version, extras.installed, &inputs.packages);
   for (const auto *release : eligible_packages) {
     if (auto offered = offer_builder.add(*release); !offered) {
@@ -132,7 +130,7 @@ write_answer(Storage &storage, const targeting::AppInputs &inputs, const ClientA
     return offers.error();
   }
   const auto &config = inputs.config;
-  const auto values = targeting::resolve_config(config, device, eligible_config);
+  const auto values = targeting::resolve_config(config, device, eligible_config, &verdicts);
   auto write = [&](bool with_config) {
     rapidjson::StringBuffer buffer;
     core::json::Writer writer(buffer);
@@ -204,12 +202,11 @@ Response check(Storage &storage, targeting::AppInputsCache &cache, AnswerMemo &m
     if (!stage_is_live(release.progress.stage)) {
       continue;
     }
-    auto decision =
-        decider.decide(prepared.targeting, *device, now, targeting::WindowMode::Admit, targeting::Detail::VerdictOnly);
-    if (!decision) {
-      return Response::error(decision.error());
+    auto eligible_now = decider.eligible(prepared.targeting, *device, now, targeting::WindowMode::Admit);
+    if (!eligible_now) {
+      return Response::error(eligible_now.error());
     }
-    if (!decision->eligible) {
+    if (!*eligible_now) {
       continue;
     }
     eligible.push_back(release.id);
@@ -221,10 +218,11 @@ Response check(Storage &storage, targeting::AppInputsCache &cache, AnswerMemo &m
     }
   }
 
-  auto key = decision_key(*device, *extras, eligible, config);
+  auto key = decision_key(*device, *extras, eligible, config, decider.verdicts());
   auto answer = memo.find(device->app, *inputs, key);
   if (!answer) {
-    auto written = write_answer(storage, **inputs, options, *device, *extras, eligible_packages, eligible_config);
+    auto written = write_answer(storage, **inputs, options, *device, *extras, eligible_packages, eligible_config,
+                                decider.verdicts());
     if (!written) {
       return Response::error(written.error());
     }

@@ -39,7 +39,7 @@ Result<std::vector<ConfigVariant>> variants_from_json(std::string_view json) {
     if (!when) {
       return when.error();
     }
-    variants.push_back({std::move(when.value()), core::json::serialize(item["value"])});
+    variants.push_back({std::move(when.value()), core::json::serialize(item["value"]), {}});
   }
   return variants;
 }
@@ -71,11 +71,14 @@ Result<ConfigOverlay> config_overlay_of(const Release &release) {
   return overlay;
 }
 
-std::ptrdiff_t matching_variant(const KeyTargeting &key, const Device &device) {
+std::ptrdiff_t matching_variant(const KeyTargeting &key, const Device &device, FilterVerdicts *verdicts) {
   for (std::size_t index = 0; index < key.variants.size(); ++index) {
+    const auto &variant = key.variants[index];
+    const bool numbered = verdicts != nullptr && variant.when_numbers.size() == variant.when.size();
     bool all_hold = true;
-    for (const auto &filter : key.variants[index].when) {
-      if (!filter_holds(filter, device)) {
+    for (std::size_t f = 0; f < variant.when.size(); ++f) {
+      const auto &filter = variant.when[f];
+      if (!(numbered ? verdicts->holds(variant.when_numbers[f], filter, device) : filter_holds(filter, device))) {
         all_hold = false;
         break;
       }
@@ -100,11 +103,11 @@ std::string ValueSource::name(std::string_view key) const {
 }
 
 ResolvedConfig resolve_config(const AppConfig &config, const Device &device,
-                              const std::vector<const ConfigOverlay *> &eligible) {
+                              const std::vector<const ConfigOverlay *> &eligible, FilterVerdicts *verdicts) {
   ResolvedConfig resolved;
   resolved.reserve(config.keys.size());
   for (const auto &key : config.keys) {
-    const auto variant = matching_variant(key, device);
+    const auto variant = matching_variant(key, device, verdicts);
     if (variant < 0) {
       resolved.push_back({key.key, key.default_json, {}});
     } else {

@@ -14,6 +14,7 @@
 
 #include "server/storage/storage.hpp"
 #include "server/targeting/device.hpp"
+#include "server/targeting/evaluate.hpp"
 #include "server/targeting/filter_expression.hpp"
 
 #include <cstddef>
@@ -32,6 +33,10 @@ inline constexpr std::size_t kMaxVariantFilters = 32;
 struct ConfigVariant {
   std::vector<Filter> when;
   std::string value_json; // compact JSON
+  // Optional, parallel to `when`: each filter's number for FilterVerdicts, given by
+  // load_app_inputs with the releases' filters, so a filter that many variants and
+  // releases share is evaluated once per device.
+  std::vector<std::uint32_t> when_numbers;
 };
 
 // A key as resolution needs it: its default and its variants, filters parsed.
@@ -85,12 +90,13 @@ struct ResolvedValue {
 using ResolvedConfig = std::vector<ResolvedValue>;
 
 // The index of the first variant whose filters all hold, or -1 for the default.
-std::ptrdiff_t matching_variant(const KeyTargeting &key, const Device &device);
+// `verdicts` (may be null) answers the filters the variants number.
+std::ptrdiff_t matching_variant(const KeyTargeting &key, const Device &device, FilterVerdicts *verdicts = nullptr);
 
 // Steps 1 and 2 above. `eligible` are the overlays of the config releases the device is
 // eligible for, in release id order.
 ResolvedConfig resolve_config(const AppConfig &config, const Device &device,
-                              const std::vector<const ConfigOverlay *> &eligible);
+                              const std::vector<const ConfigOverlay *> &eligible, FilterVerdicts *verdicts = nullptr);
 
 } // namespace mds::server::targeting
 

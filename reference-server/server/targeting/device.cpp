@@ -59,11 +59,13 @@ Result<std::string> required_text(const ObjectReader &object, std::string_view k
   return value;
 }
 
-Status check_version(const std::string &where, const std::string &text) {
-  if (auto version = core::Version::parse(text); !version) {
+// Versions are read once, here, into Device::versions, which version filters compare with.
+Result<core::Version> read_version(const std::string &where, std::string_view text) {
+  auto version = core::Version::parse(text);
+  if (!version) {
     return make_error(ErrorCode::VersionInvalid, where + ": " + version.error().message);
   }
-  return {};
+  return version;
 }
 
 Status read_sdks(const Value &value, Device &device) {
@@ -84,9 +86,11 @@ Status read_sdks(const Value &value, Device &device) {
       return make_error(ErrorCode::JsonWrongType, where + " must be a string");
     }
     std::string version(core::json::view(member.value));
-    if (auto valid = check_version(where, version); !valid) {
-      return valid;
+    auto parsed = read_version(where, version);
+    if (!parsed) {
+      return parsed.error();
     }
+    device.versions.emplace("sdk." + name, std::move(parsed.value()));
     device.sdks.emplace(name, std::move(version));
   }
   return {};
@@ -228,9 +232,11 @@ Result<Device> parse_device(const core::json::Value &request) {
   if (!app_version) {
     return app_version.error();
   }
-  if (auto valid = check_version("check.app_version", *app_version); !valid) {
-    return valid.error();
+  auto parsed_app_version = read_version("check.app_version", *app_version);
+  if (!parsed_app_version) {
+    return parsed_app_version.error();
   }
+  device.versions.emplace("app_version", std::move(parsed_app_version.value()));
   device.app_version = std::move(app_version.value());
   const auto *device_object = object->find("device");
   if (device_object == nullptr) {
@@ -252,17 +258,11 @@ Result<Device> parse_device(const core::json::Value &request) {
   if (const auto *revision = object->find("config_revision"); revision != nullptr && !revision->IsUint64()) {
     return make_error(ErrorCode::JsonWrongType, "check.config_revision must be a non-negative integer");
   }
-  auto remember_version = [&device](std::string field, std::string_view text) {
-    if (auto version = core::Version::parse(text)) {
-      device.versions.emplace(std::move(field), std::move(version.value()));
-    }
-  };
-  remember_version("app_version", device.app_version);
+  // os_version is kept as text whatever it holds; read as a version when it is one.
   if (device.os_version) {
-    remember_version("os_version", *device.os_version);
-  }
-  for (const auto &[name, version] : device.sdks) {
-    remember_version("sdk." + name, version);
+    if (auto version = core::Version::parse(*device.os_version)) {
+      device.versions.emplace("os_version", std::move(version.value()));
+    }
   }
   return device;
 }

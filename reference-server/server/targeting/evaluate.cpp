@@ -219,6 +219,9 @@ std::uint32_t percentage_bucket(const Targeting &targeting, std::string_view dev
   if (device_id.empty()) {
     return 0;
   }
+  if (targeting.salted) {
+    return targeting.salted->bucket(device_id, targeting.modulus);
+  }
   return core::bucket(targeting.salt, device_id, targeting.modulus);
 }
 
@@ -263,13 +266,17 @@ std::string Decision::explanation() const {
   return text;
 }
 
-Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
-                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail,
-                          FilterVerdicts *verdicts) {
-  Decision decision;
+Status evaluate_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists, WindowGate &windows,
+                     std::int64_t now, WindowMode mode, Detail detail, FilterVerdicts *verdicts, Decision &decision) {
+  decision.eligible = false;
+  decision.failed_filter.reset();
+  decision.door = DoorKind::None;
+  decision.whitelist.clear();
+  decision.bucket.reset();
+  decision.window.reset();
   decision.stage_offers = stage_offers(targeting.stage);
   if (!decision.stage_offers) {
-    return decision;
+    return {};
   }
   const bool numbered = verdicts != nullptr && targeting.filter_numbers.size() == targeting.filter_sets.size();
   for (std::size_t s = 0; s < targeting.filter_sets.size(); ++s) {
@@ -281,7 +288,7 @@ Result<Decision> evaluate(const Targeting &targeting, const Device &device, Whit
       if (numbers != nullptr ? verdicts->holds((*numbers)[i], filter, device) : filter_holds(filter, device)) {
         continue;
       }
-      FilterFailure failure;
+      auto &failure = decision.failed_filter.emplace();
       failure.index = i;
       if (detail == Detail::Explained) {
         failure.source = set.source;
@@ -290,15 +297,14 @@ Result<Decision> evaluate(const Targeting &targeting, const Device &device, Whit
           failure.device_value = std::string(*value);
         }
       }
-      decision.failed_filter = std::move(failure);
-      return decision;
+      return {};
     }
   }
 
   auto open = [&](DoorKind door) {
     decision.door = door;
     decision.eligible = true;
-    return decision;
+    return Status{};
   };
   if (targeting.stage == ReleaseStage::Full) {
     return open(DoorKind::Full);
@@ -331,6 +337,17 @@ Result<Decision> evaluate(const Targeting &targeting, const Device &device, Whit
     if (answer->admitted) {
       return open(DoorKind::Window);
     }
+  }
+  return {};
+}
+
+Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
+                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail,
+                          FilterVerdicts *verdicts) {
+  Decision decision;
+  if (auto evaluated = evaluate_into(targeting, device, whitelists, windows, now, mode, detail, verdicts, decision);
+      !evaluated) {
+    return evaluated.error();
   }
   return decision;
 }

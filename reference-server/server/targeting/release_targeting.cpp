@@ -2,6 +2,8 @@
 
 #include "core/json/json.hpp"
 
+#include <algorithm>
+
 namespace mds::server::targeting {
 
 Result<std::vector<Filter>> filters_from_json(std::string_view json) {
@@ -34,6 +36,7 @@ Result<Targeting> targeting_of(const Release &release, Storage &storage) {
   targeting.whitelists = release.whitelists;
   targeting.percent_bp = release.progress.percent_bp;
   targeting.salt = release.salt;
+  targeting.salted.emplace(targeting.salt);
   targeting.window = release.window;
   auto own = filters_from_json(release.filters_json);
   if (!own) {
@@ -55,23 +58,24 @@ Result<Targeting> targeting_of(const Release &release, Storage &storage) {
 }
 
 Result<bool> StorageWhitelists::contains(std::string_view list, const Device &device) {
-  // Several releases often name the same list: ask storage once per list and device.
-  // The question is written into a buffer kept across calls: a check asks it for every
-  // whitelist release.
-  auto &asked = asked_;
-  asked.assign(list);
-  asked += '\n';
-  asked += device.device_id;
-  asked += '\n';
-  if (device.user_id) {
-    asked += *device.user_id;
+  if (&device != answered_for_) {
+    answers_.clear();
+    answered_for_ = &device;
   }
-  if (auto answered = answers_.find(asked); answered != answers_.end()) {
+  if (auto answered = answers_.find(list); answered != answers_.end()) {
     return answered->second;
   }
+  std::string asked; // the memo's key: list, device id and user id
   if (memo_ != nullptr) {
+    asked.assign(list);
+    asked += '\n';
+    asked += device.device_id;
+    asked += '\n';
+    if (device.user_id) {
+      asked += *device.user_id;
+    }
     if (auto remembered = memo_->on_whitelist(asked)) {
-      answers_.emplace(asked, *remembered);
+      answers_.emplace(std::string(list), *remembered);
       return *remembered;
     }
   }
@@ -103,9 +107,9 @@ Result<bool> StorageWhitelists::contains(std::string_view list, const Device &de
   }
   if (holds) {
     if (memo_ != nullptr) {
-      memo_->remember_whitelist(asked, *holds);
+      memo_->remember_whitelist(std::move(asked), *holds);
     }
-    answers_.emplace(asked, *holds);
+    answers_.emplace(std::string(list), *holds);
   }
   return holds;
 }
@@ -113,12 +117,19 @@ Result<bool> StorageWhitelists::contains(std::string_view list, const Device &de
 Result<WindowAnswer> StorageWindows::admit(std::int64_t release_id, const TimeWindow &window,
                                            std::string_view device_id, bool open, WindowMode mode) {
   if (mode == WindowMode::Admit) {
-    if (memo_ != nullptr && memo_->holds_place(release_id, device_id)) {
-      return WindowAnswer{true, true, 0};
+    if (memo_ != nullptr) {
+      if (places_device_ != device_id) {
+        places_ = memo_->places_of(device_id);
+        places_device_ = std::string(device_id);
+      }
+      if (std::find(places_.begin(), places_.end(), release_id) != places_.end()) {
+        return WindowAnswer{true, true, 0};
+      }
     }
     auto answer = storage_.admit_to_window(release_id, device_id, window.cap, open);
     if (answer && answer->admitted && memo_ != nullptr) {
       memo_->remember_place(release_id, device_id);
+      places_.push_back(release_id);
     }
     return answer;
   }
@@ -141,34 +152,27 @@ void LookupMemo::remember_whitelist(std::string key, bool holds) {
   whitelist_answers_.emplace(std::move(key), holds);
 }
 
-namespace {
-std::string place_key(std::int64_t release_id, std::string_view device_id) {
-  std::string key = std::to_string(release_id);
-  key += '\n';
-  key += device_id;
-  return key;
-}
-} // namespace
-
-bool LookupMemo::holds_place(std::int64_t release_id, std::string_view device_id) const {
-  // Asked for every window release on every check: the key is built in a buffer each
-  // thread keeps, not allocated per question.
-  thread_local std::string key;
-  key.clear();
-  key += std::to_string(release_id);
-  key += '\n';
-  key += device_id;
+std::vector<std::int64_t> LookupMemo::places_of(std::string_view device_id) const {
+  const std::string key(device_id);
   std::lock_guard<std::mutex> lock(mutex_);
-  return places_.count(key) != 0;
+  if (auto found = places_.find(key); found != places_.end()) {
+    return found->second;
+  }
+  return {};
 }
 
 void LookupMemo::remember_place(std::int64_t release_id, std::string_view device_id) {
-  auto key = place_key(release_id, device_id);
+  std::string key(device_id);
   std::lock_guard<std::mutex> lock(mutex_);
-  if (places_.size() >= kMaxEntries) {
+  if (place_count_ >= kMaxEntries) {
     places_.clear();
+    place_count_ = 0;
   }
-  places_.insert(std::move(key));
+  auto &held = places_[std::move(key)];
+  if (std::find(held.begin(), held.end(), release_id) == held.end()) {
+    held.push_back(release_id);
+    ++place_count_;
+  }
 }
 
 ReleaseDecider::ReleaseDecider(Storage &storage, const AppInputs *inputs)
@@ -189,6 +193,16 @@ Result<Decision> ReleaseDecider::decide(const Release &release, const Device &de
 Result<Decision> ReleaseDecider::decide(const Targeting &targeting, const Device &device, std::int64_t now,
                                         WindowMode mode, Detail detail) {
   return evaluate(targeting, device, whitelists_, windows_, now, mode, detail, &verdicts_);
+}
+
+Result<bool> ReleaseDecider::eligible(const Targeting &targeting, const Device &device, std::int64_t now,
+                                      WindowMode mode) {
+  if (auto evaluated =
+          evaluate_into(targeting, device, whitelists_, windows_, now, mode, Detail::VerdictOnly, &verdicts_, scratch_);
+      !evaluated) {
+    return evaluated.error();
+  }
+  return scratch_.eligible;
 }
 
 Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
@@ -262,6 +276,14 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
       }
     }
     inputs.releases.push_back({std::move(release), std::move(targeting.value()), std::move(overlay)});
+  }
+  for (auto &key : inputs.config.keys) {
+    for (auto &variant : key.variants) {
+      for (const auto &filter : variant.when) {
+        const auto number = filter_numbers.emplace(filter.to_expression(), filter_numbers.size()).first->second;
+        variant.when_numbers.push_back(static_cast<std::uint32_t>(number));
+      }
+    }
   }
   inputs.distinct_filters = filter_numbers.size();
   return inputs;

@@ -43,13 +43,16 @@ public:
   static constexpr std::size_t kMaxEntries = 1u << 20;
   std::optional<bool> on_whitelist(const std::string &key) const;
   void remember_whitelist(std::string key, bool holds);
-  bool holds_place(std::int64_t release_id, std::string_view device_id) const;
+  // The window releases the device holds a place in, as far as known here.
+  std::vector<std::int64_t> places_of(std::string_view device_id) const;
   void remember_place(std::int64_t release_id, std::string_view device_id);
 
 private:
   mutable std::mutex mutex_;
   std::unordered_map<std::string, bool> whitelist_answers_;
-  std::unordered_set<std::string> places_; // "<release id>\n<device id>"
+  // By device: a check asks for all of its device's places at once.
+  std::unordered_map<std::string, std::vector<std::int64_t>> places_;
+  std::size_t place_count_ = 0;
 };
 
 class StorageWhitelists final : public WhitelistLookup {
@@ -64,9 +67,11 @@ private:
   Storage &storage_;
   const WhitelistTypes *known_;
   LookupMemo *memo_;
-  WhitelistTypes types_;                             // per request: lists do not change type
-  std::map<std::string, bool, std::less<>> answers_; // list, device id and user id -> answer
-  std::string asked_;                                // the key of the question being asked
+  WhitelistTypes types_; // per request: lists do not change type
+  // Answers for one Device object, by list: several releases often name the same list,
+  // and a check asks for every whitelist release. Asked about another, it forgets them.
+  std::map<std::string, bool, std::less<>> answers_;
+  const Device *answered_for_ = nullptr;
 };
 
 class StorageWindows final : public WindowGate {
@@ -80,6 +85,9 @@ public:
 private:
   Storage &storage_;
   LookupMemo *memo_;
+  // The memo's places of one device, read at its first window release.
+  std::optional<std::string> places_device_;
+  std::vector<std::int64_t> places_;
 };
 
 struct AppInputs;
@@ -94,12 +102,18 @@ public:
   // With targeting already read (AppInputs).
   Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode,
                           Detail detail = Detail::Explained);
+  // Whether the device is eligible (Detail::VerdictOnly, into a Decision kept across calls).
+  Result<bool> eligible(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode);
+  // The verdicts of the inputs' numbered filters (releases' and config variants') for the
+  // device decided.
+  FilterVerdicts &verdicts() { return verdicts_; }
 
 private:
   Storage &storage_;
   StorageWhitelists whitelists_;
   StorageWindows windows_;
   FilterVerdicts verdicts_; // the inputs' numbered filters, for the one device decided
+  Decision scratch_;        // eligible()'s
 };
 
 // A release with what deciding for it needs, read and parsed once.

@@ -29,6 +29,22 @@ std::uint32_t murmur3_x86_32(std::string_view data, std::uint32_t seed) noexcept
 std::uint32_t bucket(std::string_view salt, std::string_view id, std::uint32_t modulus,
                      std::uint32_t seed = kUnleashStrategySeed) noexcept;
 
+// bucket() for one salt and many ids, as a server deciding a release for every device
+// asks it: "salt:" is hashed once, when constructed, and each id then costs only its own
+// bytes. SaltedBucketing(salt, seed).bucket(id, modulus) == bucket(salt, id, modulus, seed).
+class SaltedBucketing {
+public:
+  explicit SaltedBucketing(std::string_view salt, std::uint32_t seed = kUnleashStrategySeed) noexcept;
+  std::uint32_t bucket(std::string_view id, std::uint32_t modulus) const noexcept;
+
+private:
+  // MurmurHash3's state after "salt:".
+  std::uint32_t hash_ = 0;
+  std::uint32_t pending_ = 0;
+  std::uint32_t pending_bytes_ = 0;
+  std::uint32_t length_ = 0;
+};
+
 } // namespace mds::core
 
 #endif

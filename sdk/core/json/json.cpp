@@ -5,13 +5,13 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <locale>
 #include <optional>
 #include <sstream>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 namespace mds::core::json {
@@ -87,21 +87,44 @@ public:
     if (!enter()) {
       return false;
     }
-    keys_.emplace_back();
+    if (frames_.size() == open_frames_) {
+      frames_.emplace_back();
+    }
+    auto &frame = frames_[open_frames_++];
+    frame.keys.clear();
+    frame.spans.clear();
     return target_.StartObject();
   }
   bool Key(const char *str, rapidjson::SizeType length, bool copy) {
     if (!valid_utf8(str, length)) {
       return false;
     }
-    if (!keys_.back().emplace(str, length).second) {
-      failure_ = make_error(ErrorCode::JsonDuplicateKey, "duplicate key \"" + std::string(str, length) + "\"");
-      return false;
+    auto &frame = frames_[open_frames_ - 1];
+    const std::string_view key(str, length);
+    if (frame.spans.size() < kKeysComparedAtOnce) {
+      for (const auto &span : frame.spans) {
+        if (frame.key(span) == key) {
+          return duplicate(key);
+        }
+      }
     }
+    frame.spans.emplace_back(frame.keys.size(), length);
+    frame.keys.append(str, length);
     return target_.Key(str, length, copy);
   }
   bool EndObject(rapidjson::SizeType count) {
-    keys_.pop_back();
+    auto &frame = frames_[open_frames_ - 1];
+    if (frame.spans.size() > kKeysComparedAtOnce) {
+      // The keys past the first few were not compared as they came: compare them all now,
+      // sorted, so a large object costs n log n rather than n squared.
+      auto by_text = [&frame](const KeySpan &a, const KeySpan &b) { return frame.key(a) < frame.key(b); };
+      std::sort(frame.spans.begin(), frame.spans.end(), by_text);
+      auto same = [&frame](const KeySpan &a, const KeySpan &b) { return frame.key(a) == frame.key(b); };
+      if (auto twin = std::adjacent_find(frame.spans.begin(), frame.spans.end(), same); twin != frame.spans.end()) {
+        return duplicate(frame.key(*twin));
+      }
+    }
+    --open_frames_;
     --depth_;
     return target_.EndObject(count);
   }
@@ -116,8 +139,15 @@ public:
 private:
   // kParseValidateEncodingFlag checks the raw bytes only. RapidJSON 1.1.0 decodes a lone
   // low-surrogate escape ("\udc00") into bytes that are not UTF-8, so decoded strings are
-  // checked again.
+  // checked again; ASCII, the common case, at a glance.
   bool valid_utf8(const char *str, rapidjson::SizeType length) {
+    bool ascii = true;
+    for (rapidjson::SizeType i = 0; i < length; ++i) {
+      ascii &= static_cast<unsigned char>(str[i]) < 0x80;
+    }
+    if (ascii) {
+      return true;
+    }
     struct Discard {
       void Put(char) {}
     } sink;
@@ -131,6 +161,11 @@ private:
     return true;
   }
 
+  bool duplicate(std::string_view key) {
+    failure_ = make_error(ErrorCode::JsonDuplicateKey, "duplicate key \"" + std::string(key) + "\"");
+    return false;
+  }
+
   bool enter() {
     if (++depth_ > max_depth_) {
       failure_ = make_error(ErrorCode::JsonTooDeep, "nesting deeper than " + std::to_string(max_depth_));
@@ -142,7 +177,18 @@ private:
   rapidjson::Document &target_;
   unsigned max_depth_;
   unsigned depth_ = 0;
-  std::vector<std::unordered_set<std::string>> keys_;
+  // The keys of each open object, in one buffer per nesting level, reused by the objects
+  // that later open at that level: no allocation per key.
+  using KeySpan = std::pair<std::size_t, std::size_t>; // offset and length in `keys`
+  struct KeyFrame {
+    std::string keys;
+    std::vector<KeySpan> spans;
+    std::string_view key(const KeySpan &span) const { return std::string_view(keys).substr(span.first, span.second); }
+  };
+  // Up to this many keys, each new key is compared with those before it as it arrives.
+  static constexpr std::size_t kKeysComparedAtOnce = 32;
+  std::vector<KeyFrame> frames_;
+  std::size_t open_frames_ = 0;
   std::optional<Error> failure_;
 };
 
@@ -159,6 +205,12 @@ Result<Document> parse(std::string_view text, const Limits &limits) {
   if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
     return make_error(ErrorCode::JsonSyntax, "NUL byte in input");
   }
+  // Text that is all ASCII is valid UTF-8 as it stands: RapidJSON's check of every byte
+  // is needed only for the rest (decoded escapes are checked by the handler either way).
+  bool ascii = true;
+  for (const char c : text) {
+    ascii &= static_cast<unsigned char>(c) < 0x80;
+  }
 
   Document document;
   rapidjson::Document &doc = document.raw();
@@ -169,8 +221,9 @@ Result<Document> parse(std::string_view text, const Limits &limits) {
     rapidjson::MemoryStream memory(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
     rapidjson::Reader reader;
-    outcome =
-        reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(input, limiting);
+    outcome = ascii ? reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(input, limiting)
+                    : reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag>(
+                          input, limiting);
     failure = limiting.failure();
     return !outcome.IsError();
   };
