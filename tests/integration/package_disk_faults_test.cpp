@@ -260,8 +260,9 @@ std::optional<std::string> check_current(const World &world, const fs::path &sta
 }
 
 // Staging holds no tree, and each download in it has its checkpoint and is a prefix of
-// the blob it is named after.
-void check_staging(World &world, const fs::path &state) {
+// the blob it is named after. Returns how many of them are whole.
+int check_staging(World &world, const fs::path &state) {
+  int whole = 0;
   auto store = mds::state::Store::open(state);
   REQUIRE(store);
   std::error_code ec;
@@ -278,7 +279,9 @@ void check_staging(World &world, const fs::path &state) {
     const auto part = read_bytes(entry.path());
     CHECK(part.size() <= blob.body.size());
     CHECK(blob.body.compare(0, part.size(), part) == 0);
+    whole += part == blob.body ? 1 : 0;
   }
+  return whole;
 }
 
 // After convergence: staging empty, and only the current and the previous version kept.
@@ -357,6 +360,7 @@ TEST_CASE("disk faults: ENOSPC or EIO on any one write of an update leaves the o
       const auto started = std::chrono::steady_clock::now();
       unsigned refused = 0;
       std::vector<std::string> ignored;
+      unsigned reused = 0; // refusals whose next start used the download kept
       std::uint64_t k = 1;
       for (;; ++k) {
         INFO(mode.detail << ", " << mds::to_string(code) << ", operation " << k);
@@ -368,6 +372,7 @@ TEST_CASE("disk faults: ENOSPC or EIO on any one write of an update leaves the o
         const auto options = options_for(world, mode, proxy.url(), state, id);
         FailingDisk disk(state, k, error_number);
         ClientRun run;
+        int whole_downloads = 0;
         {
           SeamInstalled installed(disk);
           run = run_client(options);
@@ -383,8 +388,9 @@ TEST_CASE("disk faults: ENOSPC or EIO on any one write of an update leaves the o
           check_clean(state, mode.preset);
           std::cout << "SECURITY #20, " << mode.detail << " update, " << mds::to_string(code) << ": " << k - 1
                     << " file operations from start to the update's end; each failed in turn: " << refused
-                    << " refused the update, " << ignored.size() << " hit a removal the install ignores ("
-                    << seconds_since(started) << " s)\n";
+                    << " refused the update (" << reused
+                    << " of them kept the whole download, used by the next start), " << ignored.size()
+                    << " hit a removal the install ignores (" << seconds_since(started) << " s)\n";
           break;
         }
         INFO("failed: " << *disk.failed());
@@ -396,7 +402,7 @@ TEST_CASE("disk faults: ENOSPC or EIO on any one write of an update leaves the o
             CHECK(error.code == code);
           }
           CHECK(check_current(world, state) == std::string(mode.preset));
-          check_staging(world, state);
+          whole_downloads = check_staging(world, state);
           CHECK(failed_event_sent(proxy, id, code));
         } else {
           // Only a cleanup may fail without failing the install: the removal of the used
@@ -408,8 +414,14 @@ TEST_CASE("disk faults: ENOSPC or EIO on any one write of an update leaves the o
           CHECK(run.installed[0].version == kUpdate);
           CHECK(check_current(world, state) == kUpdate);
         }
-        // The next start, without faults, cleans up and installs the update.
+        // The next start, without faults, cleans up and installs the update; from the
+        // download kept in staging when it was whole.
+        const auto requests_before = proxy.requests().size();
         const auto next = run_client(options);
+        if (whole_downloads > 0) {
+          CHECK(proxy.blob_requests(requests_before).empty());
+          ++reused;
+        }
         INFO(describe_errors(next));
         CHECK(next.errors.empty());
         if (run.installed.empty()) {

@@ -130,11 +130,16 @@ bool is_final(ErrorCode code) {
   }
 }
 
+// The device's storage failed (a full disk, an I/O error), not the package.
+bool storage_failed(ErrorCode code) {
+  return code == ErrorCode::DiskFull || code == ErrorCode::IoError;
+}
+
 bool falls_back(ErrorCode code) {
   // Any failure of the delta itself leaves the full download. Giving up does not, nor
   // does the device's storage: a disk that could not take the delta's few bytes will not
   // take the full download's many, and the delta is tried again at the next sync.
-  return code != ErrorCode::Cancelled && code != ErrorCode::DiskFull && code != ErrorCode::IoError;
+  return code != ErrorCode::Cancelled && !storage_failed(code);
 }
 
 } // namespace
@@ -382,8 +387,10 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
       return std::optional<Staged>(std::move(staged));
     }
     remove_tree(tree);
-    if (blob) {
-      // The blob was the one offered and still failed: it will never apply.
+    if (blob && !storage_failed(applied.code())) {
+      // The blob was the one offered and still failed: it will never apply. One that the
+      // disk failed stays, whole and checkpointed: the next sync applies it without the
+      // network.
       drop_blob(attempt.download->sha256);
     }
     // A blob that matched its offered SHA-256 fails the same way again unless the
