@@ -224,7 +224,8 @@ std::string ServerProcess::log_containing(const std::string &text) const {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     current = log();
   }
-  return current;
+  // Lines of the requests just before the one found may still be on their way.
+  return current.find(text) == std::string::npos ? current : log_settled();
 }
 
 HttpClient::HttpClient(std::string base_url) : base_url_(std::move(base_url)), curl_(curl_easy_init()) {}

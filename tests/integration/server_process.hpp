@@ -55,8 +55,9 @@ public:
   void kill_hard();
   // What the server wrote to stderr so far (its JSON log lines).
   std::string log() const;
-  // The log once it contains `text`: a request is logged just after its answer is sent,
-  // so a client can see the answer before the line is written. Waits up to 5 s.
+  // The log once it contains `text` and has settled (log_settled): a request is logged
+  // just after its answer is sent, so a client can see the answer before the line is
+  // written. Waits up to 5 s for the text.
   std::string log_containing(const std::string &text) const;
   // The log once it has stopped growing for a moment: the server writes its log shortly
   // after each request, so a count of request lines must wait for this.

@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <thread>
+
 using namespace mds::server;
 using mds::ErrorCode;
 
@@ -112,6 +115,23 @@ TEST_CASE("errors map to HTTP statuses and JSON", "[http]") {
   auto response = http::Response::error(mds::make_error(ErrorCode::Unauthorized, "say \"no\""));
   CHECK(response.status == 401);
   CHECK(response.body == R"({"error":{"code":800,"name":"unauthorized","message":"say \"no\""}})");
+}
+
+TEST_CASE("the log's times are now, to the millisecond", "[time]") {
+  for (int i = 0; i < 3; ++i) {
+    const auto before =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto text = format_utc_now_millis();
+    REQUIRE(text.size() == 24);
+    CHECK(text[19] == '.');
+    CHECK(text.find_first_not_of("0123456789", 20) == 23);
+    CHECK(text[23] == 'Z');
+    const auto seconds = parse_utc(text.substr(0, 19) + "Z");
+    REQUIRE(seconds.ok());
+    CHECK(*seconds >= before);
+    CHECK(*seconds <= before + 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(600)); // the next second, formatted again
+  }
 }
 
 TEST_CASE("UTC times", "[time]") {

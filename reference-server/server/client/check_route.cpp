@@ -82,10 +82,6 @@ Response shed(const ClientApiOptions &options) {
   return busy;
 }
 
-bool stage_is_live(ReleaseStage stage) {
-  return stage == ReleaseStage::Gray || stage == ReleaseStage::Full;
-}
-
 // The decision key of one device's check (answer_memo.hpp): everything besides the app's
 // inputs that its answer is written from.
 std::string decision_key(const targeting::Device &device, const CheckExtras &extras,
@@ -197,18 +193,16 @@ Response check(Storage &storage, targeting::AppInputsCache &cache, AnswerMemo &m
   eligible.reserve((*inputs)->releases.size());
   eligible_config.reserve((*inputs)->releases.size());
   config_sources.reserve((*inputs)->releases.size());
-  for (const auto &prepared : (*inputs)->releases) {
-    const auto &release = prepared.release;
-    if (!stage_is_live(release.progress.stage)) {
-      continue;
-    }
-    auto eligible_now = decider.eligible(prepared.targeting, *device, now, targeting::WindowMode::Admit);
+  for (const auto &step : (*inputs)->check_plan) {
+    auto eligible_now = decider.eligible(**inputs, step, *device, now, targeting::WindowMode::Admit);
     if (!eligible_now) {
       return Response::error(eligible_now.error());
     }
     if (!*eligible_now) {
       continue;
     }
+    const auto &prepared = *step.release;
+    const auto &release = prepared.release;
     eligible.push_back(release.id);
     if (prepared.config) {
       eligible_config.push_back(&*prepared.config);

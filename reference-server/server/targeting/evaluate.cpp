@@ -266,8 +266,9 @@ std::string Decision::explanation() const {
   return text;
 }
 
-Status evaluate_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists, WindowGate &windows,
-                     std::int64_t now, WindowMode mode, Detail detail, FilterVerdicts *verdicts, Decision &decision) {
+namespace {
+
+void reset(Decision &decision, const Targeting &targeting) {
   decision.eligible = false;
   decision.failed_filter.reset();
   decision.door = DoorKind::None;
@@ -275,32 +276,11 @@ Status evaluate_into(const Targeting &targeting, const Device &device, Whitelist
   decision.bucket.reset();
   decision.window.reset();
   decision.stage_offers = stage_offers(targeting.stage);
-  if (!decision.stage_offers) {
-    return {};
-  }
-  const bool numbered = verdicts != nullptr && targeting.filter_numbers.size() == targeting.filter_sets.size();
-  for (std::size_t s = 0; s < targeting.filter_sets.size(); ++s) {
-    const auto &set = targeting.filter_sets[s];
-    const auto *numbers =
-        numbered && targeting.filter_numbers[s].size() == set.filters.size() ? &targeting.filter_numbers[s] : nullptr;
-    for (std::size_t i = 0; i < set.filters.size(); ++i) {
-      const auto &filter = set.filters[i];
-      if (numbers != nullptr ? verdicts->holds((*numbers)[i], filter, device) : filter_holds(filter, device)) {
-        continue;
-      }
-      auto &failure = decision.failed_filter.emplace();
-      failure.index = i;
-      if (detail == Detail::Explained) {
-        failure.source = set.source;
-        failure.expression = filter.to_expression();
-        if (auto value = device.field(filter.field)) {
-          failure.device_value = std::string(*value);
-        }
-      }
-      return {};
-    }
-  }
+}
 
+// The door stage, after every filter held.
+Status open_doors(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists, WindowGate &windows,
+                  std::int64_t now, WindowMode mode, Decision &decision) {
   auto open = [&](DoorKind door) {
     decision.door = door;
     decision.eligible = true;
@@ -339,6 +319,48 @@ Status evaluate_into(const Targeting &targeting, const Device &device, Whitelist
     }
   }
   return {};
+}
+
+} // namespace
+
+Status evaluate_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists, WindowGate &windows,
+                     std::int64_t now, WindowMode mode, Detail detail, FilterVerdicts *verdicts, Decision &decision) {
+  reset(decision, targeting);
+  if (!decision.stage_offers) {
+    return {};
+  }
+  const bool numbered = verdicts != nullptr && targeting.filter_numbers.size() == targeting.filter_sets.size();
+  for (std::size_t s = 0; s < targeting.filter_sets.size(); ++s) {
+    const auto &set = targeting.filter_sets[s];
+    const auto *numbers =
+        numbered && targeting.filter_numbers[s].size() == set.filters.size() ? &targeting.filter_numbers[s] : nullptr;
+    for (std::size_t i = 0; i < set.filters.size(); ++i) {
+      const auto &filter = set.filters[i];
+      if (numbers != nullptr ? verdicts->holds((*numbers)[i], filter, device) : filter_holds(filter, device)) {
+        continue;
+      }
+      auto &failure = decision.failed_filter.emplace();
+      failure.index = i;
+      if (detail == Detail::Explained) {
+        failure.source = set.source;
+        failure.expression = filter.to_expression();
+        if (auto value = device.field(filter.field)) {
+          failure.device_value = std::string(*value);
+        }
+      }
+      return {};
+    }
+  }
+  return open_doors(targeting, device, whitelists, windows, now, mode, decision);
+}
+
+Status evaluate_doors_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
+                           WindowGate &windows, std::int64_t now, WindowMode mode, Decision &decision) {
+  reset(decision, targeting);
+  if (!decision.stage_offers) {
+    return {};
+  }
+  return open_doors(targeting, device, whitelists, windows, now, mode, decision);
 }
 
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,

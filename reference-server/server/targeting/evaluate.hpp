@@ -154,6 +154,10 @@ enum class Detail {
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
                           WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail = Detail::Explained,
                           FilterVerdicts *verdicts = nullptr);
+// The doors alone, for a device every filter of `targeting` is known to hold for (the
+// stage is checked again): evaluate_into() without its filter stage.
+Status evaluate_doors_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
+                           WindowGate &windows, std::int64_t now, WindowMode mode, Decision &decision);
 // evaluate() into a Decision the caller keeps, overwriting all of it: what a check uses
 // to decide 200 releases without building and moving a Decision for each.
 Status evaluate_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists, WindowGate &windows,

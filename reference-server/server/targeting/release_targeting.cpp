@@ -195,10 +195,15 @@ Result<Decision> ReleaseDecider::decide(const Targeting &targeting, const Device
   return evaluate(targeting, device, whitelists_, windows_, now, mode, detail, &verdicts_);
 }
 
-Result<bool> ReleaseDecider::eligible(const Targeting &targeting, const Device &device, std::int64_t now,
-                                      WindowMode mode) {
-  if (auto evaluated =
-          evaluate_into(targeting, device, whitelists_, windows_, now, mode, Detail::VerdictOnly, &verdicts_, scratch_);
+Result<bool> ReleaseDecider::eligible(const AppInputs &inputs, const CheckStep &step, const Device &device,
+                                      std::int64_t now, WindowMode mode) {
+  for (auto at = step.first_number; at < step.end_number; ++at) {
+    const auto number = inputs.check_numbers[at];
+    if (!verdicts_.holds(number, *inputs.numbered_filters[number], device)) {
+      return false;
+    }
+  }
+  if (auto evaluated = evaluate_doors_into(step.release->targeting, device, whitelists_, windows_, now, mode, scratch_);
       !evaluated) {
     return evaluated.error();
   }
@@ -286,6 +291,37 @@ Result<AppInputs> load_app_inputs(Storage &storage, const std::string &app) {
     }
   }
   inputs.distinct_filters = filter_numbers.size();
+  // Built once `releases` is complete: the plan points into it.
+  inputs.numbered_filters.resize(inputs.distinct_filters);
+  for (const auto &prepared : inputs.releases) {
+    const auto &targeting = prepared.targeting;
+    const auto stage = targeting.stage;
+    const bool live = stage == ReleaseStage::Gray || stage == ReleaseStage::Full;
+    CheckStep step;
+    step.release = &prepared;
+    step.first_number = static_cast<std::uint32_t>(inputs.check_numbers.size());
+    for (std::size_t s = 0; s < targeting.filter_sets.size(); ++s) {
+      const auto &filters = targeting.filter_sets[s].filters;
+      for (std::size_t f = 0; f < filters.size(); ++f) {
+        const auto number = targeting.filter_numbers[s][f];
+        inputs.numbered_filters[number] = &filters[f];
+        if (live) {
+          inputs.check_numbers.push_back(number);
+        }
+      }
+    }
+    step.end_number = static_cast<std::uint32_t>(inputs.check_numbers.size());
+    if (live) {
+      inputs.check_plan.push_back(step);
+    }
+  }
+  for (const auto &key : inputs.config.keys) {
+    for (const auto &variant : key.variants) {
+      for (std::size_t f = 0; f < variant.when.size(); ++f) {
+        inputs.numbered_filters[variant.when_numbers[f]] = &variant.when[f];
+      }
+    }
+  }
   return inputs;
 }
 

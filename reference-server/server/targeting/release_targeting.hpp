@@ -91,6 +91,7 @@ private:
 };
 
 struct AppInputs;
+struct CheckStep;
 
 // Decides stored releases for one device: what simulate asks (WindowMode::Peek) and what
 // /v1/check asks (WindowMode::Admit, which takes window places). One per request.
@@ -102,8 +103,11 @@ public:
   // With targeting already read (AppInputs).
   Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode,
                           Detail detail = Detail::Explained);
-  // Whether the device is eligible (Detail::VerdictOnly, into a Decision kept across calls).
-  Result<bool> eligible(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode);
+  // Whether the device is eligible for a step of the inputs' check plan: its filters
+  // through the plan's numbers, then, when they all hold, its doors (into a Decision kept
+  // across calls: a check decides 200 releases).
+  Result<bool> eligible(const AppInputs &inputs, const CheckStep &step, const Device &device, std::int64_t now,
+                        WindowMode mode);
   // The verdicts of the inputs' numbered filters (releases' and config variants') for the
   // device decided.
   FilterVerdicts &verdicts() { return verdicts_; }
@@ -126,8 +130,24 @@ struct PreparedRelease {
 // What deciding for one device of an app needs from storage: its releases (by id) and
 // its config, parsed, and the types of the whitelists its releases name. /v1/check and
 // simulate both start here.
+// One live release as a check walks it (AppInputs::check_plan).
+struct CheckStep {
+  const PreparedRelease *release = nullptr;
+  std::uint32_t first_number = 0; // its filters' numbers: check_numbers[first_number, end_number)
+  std::uint32_t end_number = 0;
+};
+
 struct AppInputs {
   std::vector<PreparedRelease> releases;
+  // The gray and full releases in order, packed for /v1/check, which decides every one
+  // for every device: their filters' numbers lie in one array, so a release whose filters
+  // fail costs a few reads of contiguous memory, not a walk through its Targeting's
+  // vectors. Points into `releases`, which never changes once loaded.
+  std::vector<CheckStep> check_plan;
+  std::vector<std::uint32_t> check_numbers;
+  // Each number's filter (among the releases' and the config variants'), for the verdicts
+  // not known yet.
+  std::vector<const Filter *> numbered_filters;
   // Every published package a package release names, by (id, version): offers are built
   // from these without a database read per check.
   std::map<std::pair<std::string, std::string>, Package> packages;

@@ -50,12 +50,25 @@ std::string format_utc_now_millis() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
   const auto seconds = static_cast<std::time_t>(millis / 1000);
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[40];
-  const auto length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
-  std::snprintf(text + length, sizeof text - length, ".%03dZ", static_cast<int>(millis % 1000));
-  return text;
+  // Every log line asks: the date and time of the current second are formatted once per
+  // second and thread, the milliseconds each time.
+  thread_local std::time_t formatted_second = -1;
+  thread_local char text[40];
+  thread_local std::size_t length = 0;
+  if (seconds != formatted_second) {
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    length = std::strftime(text, sizeof text - 6, "%Y-%m-%dT%H:%M:%S", &parts);
+    formatted_second = seconds;
+  }
+  const auto milli = static_cast<int>(millis % 1000);
+  std::string result(text, length);
+  result += '.';
+  result += static_cast<char>('0' + milli / 100);
+  result += static_cast<char>('0' + milli / 10 % 10);
+  result += static_cast<char>('0' + milli % 10);
+  result += 'Z';
+  return result;
 }
 
 Result<std::int64_t> parse_utc(std::string_view text) {

@@ -39,6 +39,11 @@ public:
   rapidjson::Document &raw() { return *doc_; }
 
 private:
+  friend Result<Document> parse(std::string_view text, const Limits &limits);
+  // `pool_chunk_bytes`: how much the document's memory pool takes from the heap at a time.
+  explicit Document(std::size_t pool_chunk_bytes);
+
+  std::unique_ptr<rapidjson::MemoryPoolAllocator<>> pool_; // declared first: outlives doc_
   std::unique_ptr<rapidjson::Document> doc_;
 };
 
