@@ -1,4 +1,5 @@
-// A fresh directory under the system's temporary directory, removed with its content.
+// A fresh directory under the system's temporary directory (or another), removed with its
+// content.
 #ifndef MDS_TESTS_SUPPORT_TEMP_DIR_HPP
 #define MDS_TESTS_SUPPORT_TEMP_DIR_HPP
 
@@ -11,8 +12,10 @@ namespace mds::test {
 
 class TempDir {
 public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mds-test-XXXXXX").string();
+  TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+  // Below `parent` (which exists) instead.
+  explicit TempDir(const std::filesystem::path &parent) {
+    std::string pattern = (parent / "mds-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       std::abort();
     }

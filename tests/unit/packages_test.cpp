@@ -260,15 +260,28 @@ TEST_CASE("Packages: an older version is refused, also after a restart (SECURITY
     CHECK(failed_event(world, ErrorCode::VersionRollback, "4.0.0"));
     world.reopen();
   }
-  // A preset below the floor is refused too.
+  // A preset below the floor is never installed. While a newer version serves, it is
+  // only older than what the device has: nothing to do, and nothing to report at every
+  // start of an app that still ships it.
   const auto dir = world.state().parent_path() / "preset";
   for (const auto &[path, bytes] : site(4)) {
     mds::test::write_bytes(dir / path, bytes);
   }
-  auto report = world.pipeline().install_preset(world.sign(mds::test::manifest_of(site(4), "h5", "4.0.0")), dir);
+  const auto preset = world.sign(mds::test::manifest_of(site(4), "h5", "4.0.0"));
+  auto report = world.pipeline().install_preset(preset, dir);
+  CHECK(report.failed.empty());
+  CHECK(report.installed.empty());
+  check_serving(world, "h5", "5.0.0", site(5));
+  // With the database lost, nothing is installed, but the floor (kept beside it) stands:
+  // the preset is refused.
+  for (const char *name : {"mds.db", "mds.db-wal", "mds.db-shm"}) {
+    std::filesystem::remove(world.state() / name);
+  }
+  world.reopen();
+  report = world.pipeline().install_preset(preset, dir);
   REQUIRE(report.failed.size() == 1);
   CHECK(report.failed[0].error.code == ErrorCode::VersionRollback);
-  check_serving(world, "h5", "5.0.0", site(5));
+  CHECK(report.installed.empty());
 }
 
 TEST_CASE("Packages: unreferenced artifacts are never written (SECURITY #11)", "[packages][security]") {

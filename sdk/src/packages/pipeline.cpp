@@ -39,18 +39,9 @@ bool is_lower_hex64(const std::string &text) {
 }
 
 // Removes a tree, ignoring what is already gone: cleanup never hides the first error.
+// What it fails to remove, recover() removes at the next start.
 void remove_tree(const std::filesystem::path &path) {
-  std::error_code ignored;
-  std::filesystem::remove_all(path, ignored);
-}
-
-Status make_directories(const std::filesystem::path &path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return io::error_from_errno(ec.value(), "create directory", path);
-  }
-  return {};
+  (void)io::remove_tree(path);
 }
 
 Status check_blob(const std::filesystem::path &part, const transport::Download &download) {
@@ -140,9 +131,16 @@ bool is_final(ErrorCode code) {
   }
 }
 
+// The device's storage failed (a full disk, an I/O error), not the package.
+bool storage_failed(ErrorCode code) {
+  return code == ErrorCode::DiskFull || code == ErrorCode::IoError;
+}
+
 bool falls_back(ErrorCode code) {
-  // Only giving up is final; any other failure of a delta leaves the full download.
-  return code != ErrorCode::Cancelled;
+  // Any failure of the delta itself leaves the full download. Giving up does not, nor
+  // does the device's storage: a disk that could not take the delta's few bytes will not
+  // take the full download's many, and the delta is tried again at the next sync.
+  return code != ErrorCode::Cancelled && !storage_failed(code);
 }
 
 } // namespace
@@ -262,9 +260,9 @@ Result<std::filesystem::path> Pipeline::fetch_blob(const transport::Download &do
 }
 
 void Pipeline::drop_blob(const std::string &sha256) {
-  std::error_code ignored;
-  std::filesystem::remove(staging_directory() / (sha256 + kPartSuffix), ignored);
+  // The checkpoint first: a part without one is removed by recover(), never resumed.
   (void)store_.clear_checkpoint(checkpoint_key(sha256));
+  remove_tree(staging_directory() / (sha256 + kPartSuffix));
 }
 
 Status Pipeline::apply(const core::Manifest &base, const std::filesystem::path &base_root, const core::Manifest &target,
@@ -390,8 +388,10 @@ Result<std::optional<Pipeline::Staged>> Pipeline::stage(core::PackageKind kind, 
       return std::optional<Staged>(std::move(staged));
     }
     remove_tree(tree);
-    if (blob) {
-      // The blob was the one offered and still failed: it will never apply.
+    if (blob && !storage_failed(applied.code())) {
+      // The blob was the one offered and still failed: it will never apply. One that the
+      // disk failed stays, whole and checkpointed: the next sync applies it without the
+      // network.
       drop_blob(attempt.download->sha256);
     }
     // A blob that matched its offered SHA-256 fails the same way again unless the
@@ -417,12 +417,12 @@ Status Pipeline::commit(core::PackageKind kind, std::vector<Staged> &staged) {
   };
   for (auto &item : staged) {
     const auto destination = version_directory(kind, item.offer->package, item.offer->version);
-    if (auto made = make_directories(destination.parent_path()); !made) {
+    if (auto made = io::make_directories(destination.parent_path()); !made) {
       return undo(made.error());
     }
     remove_tree(destination); // a leftover of an install killed before its commit
-    if (::rename(item.tree.c_str(), destination.c_str()) != 0) {
-      return undo(io::error_from_errno(errno, "rename", item.tree));
+    if (auto renamed = io::rename_path(item.tree, destination); !renamed) {
+      return undo(renamed.error());
     }
     placed.push_back(destination);
     if (auto synced = io::fsync_directory(destination.parent_path()); !synced) {
@@ -477,7 +477,7 @@ void Pipeline::collect(core::PackageKind kind, const std::string &package) {
 PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<transport::PackageOffer> &offers) {
   std::lock_guard<std::mutex> lock(mutex_);
   PipelineReport report;
-  if (auto made = make_directories(staging_directory()); !made) {
+  if (auto made = io::make_directories(staging_directory()); !made) {
     for (const auto &offer : offers) {
       refuse(report, offer.release, offer.package, offer.version, made.error());
     }
@@ -539,6 +539,14 @@ PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<trans
       }
     }
     if (!failure && !staged.empty()) {
+      // The downloads go before the commit, checkpoints first: a power cut after the
+      // commit must not leave a download with a checkpoint that nothing will resume. A
+      // failed commit downloads again at the next sync.
+      for (const auto &item : staged) {
+        for (const auto &sha256 : item.blobs) {
+          drop_blob(sha256);
+        }
+      }
       if (auto committed = commit(kind, staged); !committed) {
         failure = committed.error();
       }
@@ -562,9 +570,6 @@ PipelineReport Pipeline::install(core::PackageKind kind, const std::vector<trans
       continue;
     }
     for (auto &item : staged) {
-      for (const auto &sha256 : item.blobs) {
-        drop_blob(sha256);
-      }
       collect(kind, item.offer->package);
       (void)events_.installed({item.offer->release, item.offer->package, item.offer->version}, item.detail);
       InstalledPackage installed;
@@ -649,14 +654,16 @@ PipelineReport Pipeline::install_preset(const std::string &envelope, const std::
     auto theirs = core::Version::parse_dotted(*other);
     return parsed && theirs && *parsed <= *theirs;
   };
+  if (below(versions->current)) {
+    // The device has this version or a newer one: nothing to do, and nothing to report at
+    // every start after an update raised the floor above the preset.
+    return report;
+  }
   if (*floor && below(*floor) && **floor != version) {
     return fail(make_error(ErrorCode::VersionRollback,
                            "preset " + package + " " + version + " is below the highest accepted " + **floor));
   }
-  if (below(versions->current)) {
-    return report; // the device has this version or a newer one: nothing to do
-  }
-  if (auto made = make_directories(staging_directory()); !made) {
+  if (auto made = io::make_directories(staging_directory()); !made) {
     return fail(made.error());
   }
   const auto tree = tree_path(core::PackageKind::Offline, package, version);

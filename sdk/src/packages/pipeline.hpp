@@ -23,6 +23,16 @@
 // `installed` with detail "delta", "full" or "preset". A process killed at any instant
 // leaves the current version whole; recover() at start resumes or clears staging.
 //
+// Power loss and a failing disk (SECURITY.md #19, #20): every write goes through
+// io::file_io (and its seam, io/seam.hpp). A tree's files and directories are fsynced
+// before it is renamed into place, the directories it was renamed into are fsynced
+// before the SQLite transaction, and the downloads it was built from are dropped,
+// checkpoint first, before that transaction: a power cut leaves the old version current
+// or the new one whole, and no download that nothing will resume. A storage failure
+// (DiskFull, IoError) is refused like any other, without the fallback from a delta to
+// the full download (a disk that failed the small one fails the large one): the next
+// install() tries the delta again.
+//
 // A refusal that trying the same offer again cannot change (the envelope, the manifest,
 // the device's keys and versions, or a blob whose whole answer was wrong decide it) is
 // remembered in the store under the offer's digest: that offer is then neither fetched
@@ -110,7 +120,9 @@ public:
 
   // A package shipped inside the app: envelope text and the directory of its files.
   // Installed when its version is above the current one (or none is installed) and not
-  // below the floor; nothing is done otherwise. Files are copied and verified.
+  // below the floor. Nothing is done (or reported) when the current version is the same
+  // or newer; below the floor otherwise, it is refused (VersionRollback). Files are
+  // copied and verified.
   PipelineReport install_preset(const std::string &envelope, const std::filesystem::path &directory);
 
   // Installs what the server offered for `kind`. Offers sharing a group are installed all
@@ -133,7 +145,7 @@ private:
     std::filesystem::path tree;
     std::string detail;
     std::uint64_t download_size = 0;
-    std::vector<std::string> blobs; // sha256 of the downloads used, dropped after commit
+    std::vector<std::string> blobs; // sha256 of the downloads used, dropped before the commit
   };
 
   // `final` tells whether a failure would be the same for the same offer tried again.

@@ -37,8 +37,8 @@ StagingSink::StagingSink(std::filesystem::path base_root, std::filesystem::path 
 
 Result<std::unique_ptr<StagingSink>> StagingSink::create(std::filesystem::path base_root,
                                                          std::filesystem::path target_root) {
-  if (::mkdir(target_root.c_str(), 0755) != 0) {
-    return io::error_from_errno(errno, "mkdir", target_root);
+  if (auto made = io::make_directory(AT_FDCWD, target_root.c_str(), target_root); !made) {
+    return std::move(made).error();
   }
   const int fd = ::open(target_root.c_str(), kDirectoryFlags);
   if (fd < 0) {
@@ -121,12 +121,11 @@ Status StagingSink::open_output(const core::ManifestFile &target_file) {
   std::string relative;
   for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
     relative += (relative.empty() ? "" : "/") + segments[i];
-    if (::mkdirat(directory, segments[i].c_str(), 0755) == 0) {
+    if (auto made = io::make_directory(directory, segments[i].c_str(), target_root_ / relative)) {
       directories_.insert(relative);
-    } else if (errno != EEXIST) {
-      const int saved = errno;
+    } else if (made.code() != ErrorCode::AlreadyExists) {
       ::close(directory);
-      return io::error_from_errno(saved, "mkdir", target_root_ / relative);
+      return made;
     }
     const int next = ::openat(directory, segments[i].c_str(), kDirectoryFlags);
     const int saved = errno;
@@ -136,12 +135,13 @@ Status StagingSink::open_output(const core::ManifestFile &target_file) {
     }
     directory = next;
   }
-  output_fd_ = ::openat(directory, segments.back().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  const int saved = errno;
+  auto opened = io::open_for_writing(directory, segments.back().c_str(), O_WRONLY | O_EXCL, 0644,
+                                     target_root_ / target_file.path);
   ::close(directory);
-  if (output_fd_ < 0) {
-    return io::error_from_errno(saved, "create", target_root_ / target_file.path);
+  if (!opened) {
+    return std::move(opened).error();
   }
+  output_fd_ = *opened;
   output_path_ = target_file.path;
   return {};
 }
@@ -150,20 +150,7 @@ Status StagingSink::write_output(core::delta::ByteView chunk) {
   if (output_fd_ < 0) {
     return make_error(ErrorCode::Internal, "write_output without an open file");
   }
-  const auto *data = chunk.data();
-  std::size_t left = chunk.size();
-  while (left > 0) {
-    const ssize_t written = ::write(output_fd_, data, left);
-    if (written < 0 && errno == EINTR) {
-      continue;
-    }
-    if (written < 0) {
-      return io::error_from_errno(errno, "write", target_root_ / output_path_);
-    }
-    data += written;
-    left -= static_cast<std::size_t>(written);
-  }
-  return {};
+  return io::write_all(output_fd_, chunk.data(), chunk.size(), target_root_ / output_path_);
 }
 
 Status StagingSink::close_output() {
@@ -172,10 +159,9 @@ Status StagingSink::close_output() {
   }
   const int fd = output_fd_;
   output_fd_ = -1;
-  if (::fsync(fd) != 0) {
-    const int saved = errno;
+  if (auto synced = io::sync_file(fd, target_root_ / output_path_); !synced) {
     ::close(fd);
-    return io::error_from_errno(saved, "fsync", target_root_ / output_path_);
+    return synced;
   }
   if (::close(fd) != 0) {
     return io::error_from_errno(errno, "close", target_root_ / output_path_);

@@ -278,6 +278,12 @@ Result<sqlite3 *> open_checked(const std::filesystem::path &path) {
   if (auto status = exec(db, "PRAGMA synchronous=FULL"); !status) {
     return fail(std::move(status).error());
   }
+#ifdef __APPLE__
+  // fsync stops at the drive's cache there; F_FULLFSYNC, as io::sync_file uses, does not.
+  if (auto status = exec(db, "PRAGMA fullfsync=ON"); !status) {
+    return fail(std::move(status).error());
+  }
+#endif
   {
     Statement check(db, "PRAGMA quick_check");
     std::string verdict;

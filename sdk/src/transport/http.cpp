@@ -63,7 +63,8 @@ struct Exchange {
   // perform(): the body in memory. download(): the file.
   std::string body;
   int fd = -1;
-  std::uint64_t resume_from = 0; // bytes in the file the answer should continue
+  const std::filesystem::path *path = nullptr; // of the file behind fd
+  std::uint64_t resume_from = 0;               // bytes in the file the answer should continue
   bool file_positioned = false;
   std::uint64_t file_size = 0;
   bool restart = false; // 200 / 416 / bad Content-Range: start over
@@ -157,21 +158,6 @@ std::size_t on_body(char *data, std::size_t size, std::size_t count, void *user)
   return allowed == bytes ? bytes : 0; // 0 aborts with CURLE_WRITE_ERROR
 }
 
-Status write_all(int fd, const char *data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t written = ::write(fd, data, size);
-    if (written < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return io::error_from_errno(errno, "write", "download");
-    }
-    data += written;
-    size -= static_cast<std::size_t>(written);
-  }
-  return {};
-}
-
 // Error answers of a download are kept in memory (small), never in the file.
 constexpr std::uint64_t kErrorBodyCap = 64u << 10;
 
@@ -195,9 +181,12 @@ std::size_t on_download_body(char *data, std::size_t size, std::size_t count, vo
       offset = exchange.resume_from;
     }
     // 200 (or a 206 we did not ask for a range in): the whole body from byte 0.
-    if (::ftruncate(exchange.fd, static_cast<off_t>(offset)) != 0 ||
-        ::lseek(exchange.fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
-      exchange.file_error = io::error_from_errno(errno, "truncate", "download");
+    if (auto truncated = io::truncate_file(exchange.fd, offset, *exchange.path); !truncated) {
+      exchange.file_error = std::move(truncated).error();
+      return 0;
+    }
+    if (::lseek(exchange.fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      exchange.file_error = io::error_from_errno(errno, "seek", *exchange.path);
       return 0;
     }
     exchange.file_size = offset;
@@ -208,7 +197,7 @@ std::size_t on_download_body(char *data, std::size_t size, std::size_t count, vo
     }
   }
   const std::size_t allowed = within_cap(exchange, bytes);
-  if (auto written = write_all(exchange.fd, data, allowed); !written) {
+  if (auto written = io::write_all(exchange.fd, data, allowed, *exchange.path); !written) {
     exchange.file_error = std::move(written).error();
     return 0;
   }
@@ -376,10 +365,11 @@ Result<DownloadResult> Http::download(const DownloadRequest &request) {
 }
 
 Result<DownloadResult> Http::download_once(const DownloadRequest &request, bool allow_resume) {
-  const int fd = ::open(request.part_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return io::error_from_errno(errno, "open", request.part_path);
+  auto opened = io::open_for_writing(AT_FDCWD, request.part_path.c_str(), O_RDWR, 0600, request.part_path);
+  if (!opened) {
+    return std::move(opened).error();
   }
+  const int fd = *opened;
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
@@ -391,9 +381,9 @@ Result<DownloadResult> Http::download_once(const DownloadRequest &request, bool 
   std::uint64_t existing = static_cast<std::uint64_t>(info.st_size);
   const bool resume = allow_resume && existing > 0 && !request.if_range.empty() &&
                       (request.max_bytes == 0 || existing < request.max_bytes);
-  if (!resume) {
-    if (::ftruncate(fd, 0) != 0) {
-      return io::error_from_errno(errno, "truncate", request.part_path);
+  if (!resume && existing > 0) {
+    if (auto truncated = io::truncate_file(fd, 0, request.part_path); !truncated) {
+      return std::move(truncated).error();
     }
     existing = 0;
   }
@@ -402,6 +392,7 @@ Result<DownloadResult> Http::download_once(const DownloadRequest &request, bool 
   exchange.cancel = cancel_;
   exchange.cap = request.max_bytes;
   exchange.fd = fd;
+  exchange.path = &request.part_path;
   exchange.resume_from = existing;
   exchange.if_range = resume ? request.if_range : std::string();
   exchange.total_size = request.total_size;
@@ -428,8 +419,8 @@ Result<DownloadResult> Http::download_once(const DownloadRequest &request, bool 
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
   if (exchange.restart || (code == CURLE_OK && status == 416)) {
-    if (::ftruncate(fd, 0) != 0) {
-      return io::error_from_errno(errno, "truncate", request.part_path);
+    if (auto truncated = io::truncate_file(fd, 0, request.part_path); !truncated) {
+      return std::move(truncated).error();
     }
     return make_error(ErrorCode::RangeMismatch, request.url + ": the server did not continue the partial download (" +
                                                     std::to_string(status) + " " + exchange.content_range + ")");
@@ -443,12 +434,15 @@ Result<DownloadResult> Http::download_once(const DownloadRequest &request, bool 
   }
   if (!exchange.file_positioned) {
     // An empty body: a 200 means an empty file; a 206 cannot be empty.
-    if (status == 206 || ::ftruncate(fd, 0) != 0) {
+    if (status == 206) {
       return make_error(ErrorCode::RangeMismatch, request.url + ": empty partial answer");
     }
+    if (auto truncated = io::truncate_file(fd, 0, request.part_path); !truncated) {
+      return std::move(truncated).error();
+    }
   }
-  if (::fsync(fd) != 0) {
-    return io::error_from_errno(errno, "fsync", request.part_path);
+  if (auto synced = io::sync_file(fd, request.part_path); !synced) {
+    return std::move(synced).error();
   }
   DownloadResult result;
   result.size = exchange.file_positioned ? exchange.file_size : 0;
