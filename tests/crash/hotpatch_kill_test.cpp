@@ -18,6 +18,7 @@
 //
 // Exit 0 when every check held; the figures go to stdout.
 #include "hotpatch/hotpatches.hpp"
+#include "kill_harness.hpp"
 #include "packages/pipeline.hpp"
 #include "support/package_world.hpp"
 
@@ -196,19 +197,9 @@ void check_state(mds::state::Store &store, mds::packages::Pipeline &pipeline, un
 } // namespace
 
 int main() {
-  const char *kills_text = std::getenv("MDS_KILLS");
-  const unsigned kills = kills_text != nullptr ? static_cast<unsigned>(std::strtoul(kills_text, nullptr, 10)) : 300;
-  const char *seed_text = std::getenv("MDS_KILL_SEED");
-  const unsigned seed = seed_text != nullptr ? static_cast<unsigned>(std::strtoul(seed_text, nullptr, 10))
-                                             : static_cast<unsigned>(std::random_device{}());
-  std::cout << "kills: " << kills << ", seed: " << seed << " (MDS_KILLS, MDS_KILL_SEED)\n";
-  const char *directory = std::getenv("MDS_KILL_DIR");
-  if (directory == nullptr && std::filesystem::is_directory("/dev/shm")) {
-    directory = "/dev/shm";
-  }
-  if (directory != nullptr) {
-    ::setenv("TMPDIR", directory, 1);
-  }
+  const auto settings = mds::test::kill_settings(300);
+  const unsigned kills = settings.kills;
+  const unsigned seed = settings.seed;
 
   // The publisher's side: signed offers, their blobs on disk, made ahead of the child.
   mds::test::PackageWorld publisher;
@@ -256,24 +247,15 @@ int main() {
     // More versions than a child gets through before its kill (about two cycles); one
     // that runs out ends as finished.
     offer_up_to(reached + 8);
-    const pid_t child = ::fork();
-    if (child < 0) {
-      fail("fork");
-      break;
-    }
-    if (child == 0) {
-      run_child(state, publisher.blobs(), publisher.key(), offers, ~0u);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    const auto end =
+        mds::test::fork_and_kill([&] { run_child(state, publisher.blobs(), publisher.key(), offers, ~0u); },
+                                 std::chrono::microseconds(delay_us(random)));
+    if (end.kind == mds::test::ChildEnd::Kind::Killed) {
       ++killed;
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    } else if (end.kind == mds::test::ChildEnd::Kind::Finished) {
       ++finished;
     } else {
-      fail("child ended with status " + std::to_string(status));
+      fail(end.failure);
       break;
     }
     auto store = mds::state::Store::open(state);

@@ -11,6 +11,7 @@
 //                           MDS_KILL_DIR where the state lives (default /dev/shm)
 //
 // Exit 0 when every check held; the figures go to stdout.
+#include "kill_harness.hpp"
 #include "packages/pipeline.hpp"
 #include "support/package_world.hpp"
 
@@ -140,22 +141,9 @@ mds::Result<mds::transport::DownloadResult> fetch_in_pieces(const std::filesyste
 } // namespace
 
 int main() {
-  const char *kills_text = std::getenv("MDS_KILLS");
-  const unsigned kills = kills_text != nullptr ? static_cast<unsigned>(std::strtoul(kills_text, nullptr, 10)) : 500;
-  const char *seed_text = std::getenv("MDS_KILL_SEED");
-  const unsigned seed = seed_text != nullptr ? static_cast<unsigned>(std::strtoul(seed_text, nullptr, 10))
-                                             : static_cast<unsigned>(std::random_device{}());
-  std::cout << "kills: " << kills << ", seed: " << seed << " (MDS_KILLS, MDS_KILL_SEED)\n";
-
-  // A kill loses no page cache (power loss is another test's business), so the state may
-  // live in memory: tmpfs keeps 500 kills of fsync-heavy installs within a minute.
-  const char *directory = std::getenv("MDS_KILL_DIR");
-  if (directory == nullptr && std::filesystem::is_directory("/dev/shm")) {
-    directory = "/dev/shm";
-  }
-  if (directory != nullptr) {
-    ::setenv("TMPDIR", directory, 1);
-  }
+  const auto settings = mds::test::kill_settings(500);
+  const unsigned kills = settings.kills;
+  const unsigned seed = settings.seed;
   mds::test::TempDir root;
   std::cout << "state under " << root.path().parent_path() << " (MDS_KILL_DIR)\n";
   const auto state = root / "state";
@@ -232,24 +220,14 @@ int main() {
   unsigned trees_seen = 0;
   const auto started = std::chrono::steady_clock::now();
   while (killed < kills && failures == 0) {
-    const pid_t child = ::fork();
-    if (child < 0) {
-      fail("fork");
-      break;
-    }
-    if (child == 0) {
-      run_child(state, blobs, *key, offers, ~0u);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    const auto end = mds::test::fork_and_kill([&] { run_child(state, blobs, *key, offers, ~0u); },
+                                              std::chrono::microseconds(delay_us(random)));
+    if (end.kind == mds::test::ChildEnd::Kind::Killed) {
       ++killed;
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    } else if (end.kind == mds::test::ChildEnd::Kind::Finished) {
       ++finished_children;
     } else {
-      fail("child ended with status " + std::to_string(status));
+      fail(end.failure);
       break;
     }
 

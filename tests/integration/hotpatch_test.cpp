@@ -12,6 +12,7 @@
 #include <mds/client.hpp>
 
 #include "core/json/json.hpp"
+#include "support/files.hpp"
 
 #include <sqlite3.h>
 
@@ -28,44 +29,11 @@ using namespace mds::test;
 
 namespace {
 
-std::string read_text(const std::filesystem::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_text(const std::filesystem::path &path, const std::string &bytes) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-std::string quote(const std::string &text) {
-  std::string out = "'";
-  for (char c : text) {
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return out + "'";
-}
-
-struct Run {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using Run = CommandRun;
 
 Run run_shell(const std::filesystem::path &scratch, const std::string &command) {
-  const auto err_file = scratch / "command.err";
-  FILE *pipe = popen((command + " 2>" + quote(err_file.string())).c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Run run;
-  std::array<char, 4096> chunk{};
-  while (auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) {
-    run.out.append(chunk.data(), n);
-  }
-  run.status = pclose(pipe);
-  run.err = read_text(err_file);
+  auto run = run_command(scratch, command);
+  REQUIRE(run.status != -1);
   return run;
 }
 

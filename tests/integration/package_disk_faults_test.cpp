@@ -25,6 +25,7 @@
 #include "state/store.hpp"
 #include "support/disk_seams.hpp"
 #include "support/package_world.hpp"
+#include "support/text.hpp"
 
 #include <mds/client.hpp>
 
@@ -52,24 +53,15 @@ const std::string kUpdate = "1.1.0";
 // preset 1.0.0 is then the very manifest the server's deltas start from.
 const std::string kCreated = "2026-11-22T12:00:00Z";
 
-// Random bytes do not compress: blobs stay about as large as their files.
-std::string noise(std::size_t size, unsigned seed) {
-  std::mt19937 random(seed);
-  std::string out(size, '\0');
-  for (auto &c : out) {
-    c = static_cast<char>(random());
-  }
-  return out;
-}
-
 // The files of each version: one that never changes (the delta refers to it), one that
 // changes, one that leaves with the update and one that arrives in a new directory.
 PackageFiles files_of(const std::string &version) {
-  PackageFiles files = {{"index.html", "<html>web " + version + "</html>"},
-                        {"static/lib.js", noise(20000, 7)},
-                        {"static/app.js", noise(6000, static_cast<unsigned>(std::hash<std::string>()(version)))}};
+  PackageFiles files = {
+      {"index.html", "<html>web " + version + "</html>"},
+      {"static/lib.js", mds::test::random_bytes(20000, 7)},
+      {"static/app.js", mds::test::random_bytes(6000, static_cast<unsigned>(std::hash<std::string>()(version)))}};
   if (version == kUpdate) {
-    files["img/new.png"] = noise(3000, 11);
+    files["img/new.png"] = mds::test::random_bytes(3000, 11);
   } else {
     files["old.txt"] = "only before " + kUpdate;
   }

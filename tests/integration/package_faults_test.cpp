@@ -12,6 +12,7 @@
 #include "fixture.hpp"
 #include "package_support.hpp"
 #include "support/package_world.hpp"
+#include "support/text.hpp"
 
 #include <mds/client.hpp>
 
@@ -28,23 +29,15 @@ namespace core = mds::core;
 
 namespace {
 
-// Random bytes do not compress: the full download is about as large as the file.
-std::string noise(std::size_t size, unsigned seed) {
-  std::mt19937 random(seed);
-  std::string out(size, '\0');
-  for (auto &c : out) {
-    c = static_cast<char>(random());
-  }
-  return out;
-}
-
 const PackageFiles &v1_files() {
-  static const PackageFiles files = {{"index.html", "<html>1.0.0</html>"}, {"media.bin", noise(100000, 1)}};
+  static const PackageFiles files = {{"index.html", "<html>1.0.0</html>"},
+                                     {"media.bin", mds::test::random_bytes(100000, 1)}};
   return files;
 }
 
 const PackageFiles &v2_files() {
-  static const PackageFiles files = {{"index.html", "<html>1.1.0</html>"}, {"media.bin", noise(300000, 2)}};
+  static const PackageFiles files = {{"index.html", "<html>1.1.0</html>"},
+                                     {"media.bin", mds::test::random_bytes(300000, 2)}};
   return files;
 }
 

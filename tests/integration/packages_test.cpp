@@ -12,6 +12,7 @@
 #include "core/crypto/encoding.hpp"
 #include "core/crypto/sha256.hpp"
 #include "core/manifest/manifest.hpp"
+#include "support/files.hpp"
 
 #include <signal.h>
 
@@ -29,27 +30,6 @@ using namespace mds::test;
 namespace {
 
 using Tree = std::map<std::string, std::string>;
-
-std::string read_text(const std::filesystem::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_text(const std::filesystem::path &path, const std::string &bytes) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-std::string quote(const std::string &text) {
-  std::string out = "'";
-  for (char c : text) {
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return out + "'";
-}
 
 std::string sha256_hex(const std::string &bytes) {
   return mds::core::crypto::hex_encode(mds::core::crypto::sha256(
@@ -163,28 +143,16 @@ private:
   std::unique_ptr<mds::core::crypto::PrivateKey> key_;
 };
 
-struct Run {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using Run = CommandRun;
 
 // mds-client with the device's flags, `extra` and the subcommand.
 Run mds_client(const RunningServer &running, const std::filesystem::path &state, const std::string &extra) {
-  const auto err_file = running.temp / "client.err";
-  const std::string command =
-      std::string(MDS_CLIENT_BINARY) + " --server " + quote(running.server->base_url()) + " --app demo --state " +
-      quote(state.string()) + " --device-id d1 --app-version 10.2.3 --trusted-key " +
-      quote((kKeys / "p256-public.pem").string()) + " --timeout 60 " + extra + " 2>" + quote(err_file.string());
-  FILE *pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  Run run;
-  std::array<char, 4096> chunk{};
-  while (auto n = std::fread(chunk.data(), 1, chunk.size(), pipe)) {
-    run.out.append(chunk.data(), n);
-  }
-  run.status = pclose(pipe);
-  run.err = read_text(err_file);
+  auto run = run_command(running.temp.path(),
+                         std::string(MDS_CLIENT_BINARY) + " --server " + quote(running.server->base_url()) +
+                             " --app demo --state " + quote(state.string()) +
+                             " --device-id d1 --app-version 10.2.3 --trusted-key " +
+                             quote((kKeys / "p256-public.pem").string()) + " --timeout 60 " + extra);
+  REQUIRE(run.status != -1);
   return run;
 }
 

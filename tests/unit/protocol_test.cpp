@@ -3,6 +3,7 @@
 #include "transport/protocol.hpp"
 
 #include "core/json/json.hpp"
+#include "support/files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -13,14 +14,9 @@
 using mds::ErrorCode;
 using namespace mds::transport;
 
-namespace {
+using mds::test::read_text;
 
-std::string read_text(const std::filesystem::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+namespace {
 
 mds::ClientOptions sample_options() {
   mds::ClientOptions options;
