@@ -138,6 +138,14 @@ struct CheckStep {
 };
 
 struct AppInputs {
+  AppInputs() = default;
+  // Moved, never copied: check_plan and numbered_filters point into the vectors here,
+  // whose elements a move leaves in place and a copy would not.
+  AppInputs(AppInputs &&) = default;
+  AppInputs &operator=(AppInputs &&) = default;
+  AppInputs(const AppInputs &) = delete;
+  AppInputs &operator=(const AppInputs &) = delete;
+
   std::vector<PreparedRelease> releases;
   // The gray and full releases in order, packed for /v1/check, which decides every one
   // for every device: their filters' numbers lie in one array, so a release whose filters
