@@ -89,12 +89,13 @@ public:
     next_sync_ = std::chrono::steady_clock::now() + options_.schedule.poll_interval;
     phase_ = Phase::Running;
     worker_ = std::thread([this] { run(); });
+    worker_started_ = true;
     return {};
   }
 
   bool shutdown(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (phase_ == Phase::Created) {
+    if (!worker_started_) { // before start(), or again after that
       phase_ = Phase::Stopped;
       return true;
     }
@@ -656,6 +657,7 @@ private:
   Phase phase_ = Phase::Created;
   bool sync_requested_ = false;
   bool worker_finished_ = false;
+  bool worker_started_ = false; // start() made the worker thread
   bool has_attempted_ = false;
   bool busy_ = false;                               // the worker is in a sync
   std::chrono::milliseconds final_flush_budget_{0}; // set by shutdown() of an idle worker
