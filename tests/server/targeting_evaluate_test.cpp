@@ -365,8 +365,7 @@ TEST_CASE("numbered filters decide through FilterVerdicts as the filters themsel
     for (std::size_t r = 0; r < numbered.size(); ++r) {
       INFO("release " << r);
       auto plain = targeting::evaluate(numbered[r], *device, lists, windows, 0, WindowMode::Peek);
-      auto memo = targeting::evaluate(numbered[r], *device, lists, windows, 0, WindowMode::Peek,
-                                      targeting::Detail::Explained, &verdicts);
+      auto memo = targeting::evaluate(numbered[r], *device, lists, windows, 0, WindowMode::Peek, &verdicts);
       REQUIRE(plain.ok());
       REQUIRE(memo.ok());
       CHECK(memo->eligible == plain->eligible);
@@ -389,40 +388,20 @@ TEST_CASE("a filter number is evaluated once per device, and again for another",
 
   targeting::FilterVerdicts verdicts(1);
   const auto device = full_device();
-  auto first =
-      targeting::evaluate(holds, device, lists, windows, 0, WindowMode::Peek, targeting::Detail::Explained, &verdicts);
+  auto first = targeting::evaluate(holds, device, lists, windows, 0, WindowMode::Peek, &verdicts);
   REQUIRE(first.ok());
   CHECK(first->eligible);
-  auto reused =
-      targeting::evaluate(fails, device, lists, windows, 0, WindowMode::Peek, targeting::Detail::Explained, &verdicts);
+  auto reused = targeting::evaluate(fails, device, lists, windows, 0, WindowMode::Peek, &verdicts);
   REQUIRE(reused.ok());
   CHECK(reused->eligible);
   // Another device object: nothing known, the filter is evaluated.
   const auto other = full_device();
-  auto fresh =
-      targeting::evaluate(fails, other, lists, windows, 0, WindowMode::Peek, targeting::Detail::Explained, &verdicts);
+  auto fresh = targeting::evaluate(fails, other, lists, windows, 0, WindowMode::Peek, &verdicts);
   REQUIRE(fresh.ok());
   CHECK_FALSE(fresh->eligible);
   // Without numbers for every set, the verdicts are not used.
   fails.filter_numbers.clear();
-  auto unnumbered =
-      targeting::evaluate(fails, device, lists, windows, 0, WindowMode::Peek, targeting::Detail::Explained, &verdicts);
+  auto unnumbered = targeting::evaluate(fails, device, lists, windows, 0, WindowMode::Peek, &verdicts);
   REQUIRE(unnumbered.ok());
   CHECK_FALSE(unnumbered->eligible);
-}
-
-TEST_CASE("a verdict-only decision names the failed filter by index alone", "[targeting][evaluate]") {
-  FakeWhitelists lists;
-  FakeWindows windows;
-  targeting::Targeting release;
-  release.stage = ReleaseStage::Full;
-  release.filter_sets = {{"release", {filter("platform eq android"), filter("channel eq google")}}};
-  auto decision =
-      targeting::evaluate(release, full_device(), lists, windows, 0, WindowMode::Peek, targeting::Detail::VerdictOnly);
-  REQUIRE(decision.ok());
-  CHECK_FALSE(decision->eligible);
-  REQUIRE(decision->failed_filter);
-  CHECK(decision->failed_filter->index == 1);
-  CHECK(decision->failed_filter->expression.empty());
-  CHECK_FALSE(decision->failed_filter->device_value);
 }

@@ -321,10 +321,8 @@ Status open_doors(const Targeting &targeting, const Device &device, WhitelistLoo
   return {};
 }
 
-} // namespace
-
 Status evaluate_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists, WindowGate &windows,
-                     std::int64_t now, WindowMode mode, Detail detail, FilterVerdicts *verdicts, Decision &decision) {
+                     std::int64_t now, WindowMode mode, FilterVerdicts *verdicts, Decision &decision) {
   reset(decision, targeting);
   if (!decision.stage_offers) {
     return {};
@@ -341,18 +339,18 @@ Status evaluate_into(const Targeting &targeting, const Device &device, Whitelist
       }
       auto &failure = decision.failed_filter.emplace();
       failure.index = i;
-      if (detail == Detail::Explained) {
-        failure.source = set.source;
-        failure.expression = filter.to_expression();
-        if (auto value = device.field(filter.field)) {
-          failure.device_value = std::string(*value);
-        }
+      failure.source = set.source;
+      failure.expression = filter.to_expression();
+      if (auto value = device.field(filter.field)) {
+        failure.device_value = std::string(*value);
       }
       return {};
     }
   }
   return open_doors(targeting, device, whitelists, windows, now, mode, decision);
 }
+
+} // namespace
 
 Status evaluate_doors_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
                            WindowGate &windows, std::int64_t now, WindowMode mode, Decision &decision) {
@@ -364,10 +362,9 @@ Status evaluate_doors_into(const Targeting &targeting, const Device &device, Whi
 }
 
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
-                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail,
-                          FilterVerdicts *verdicts) {
+                          WindowGate &windows, std::int64_t now, WindowMode mode, FilterVerdicts *verdicts) {
   Decision decision;
-  if (auto evaluated = evaluate_into(targeting, device, whitelists, windows, now, mode, detail, verdicts, decision);
+  if (auto evaluated = evaluate_into(targeting, device, whitelists, windows, now, mode, verdicts, decision);
       !evaluated) {
     return evaluated.error();
   }

@@ -142,26 +142,15 @@ bool filter_holds(const Filter &filter, const Device &device);
 // The bucket the percentage door uses: 1..modulus; 0 for an empty id.
 std::uint32_t percentage_bucket(const Targeting &targeting, std::string_view device_id);
 
-// How much a Decision says about a failed filter.
-enum class Detail {
-  Explained,   // everything FilterFailure holds (simulate shows it)
-  VerdictOnly, // only its index: source, expression and device value stay empty (/v1/check
-               // needs the verdict alone and decides 200 releases per request)
-};
-
 // Errors come only from the lookups. `verdicts` (may be null) answers the filters
 // `targeting` numbers.
 Result<Decision> evaluate(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
-                          WindowGate &windows, std::int64_t now, WindowMode mode, Detail detail = Detail::Explained,
-                          FilterVerdicts *verdicts = nullptr);
+                          WindowGate &windows, std::int64_t now, WindowMode mode, FilterVerdicts *verdicts = nullptr);
 // The doors alone, for a device every filter of `targeting` is known to hold for (the
-// stage is checked again): evaluate_into() without its filter stage.
+// stage is checked again): evaluate() without its filter stage, into a Decision the caller
+// keeps and reuses, which is what a check needs to decide 200 releases per request.
 Status evaluate_doors_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists,
                            WindowGate &windows, std::int64_t now, WindowMode mode, Decision &decision);
-// evaluate() into a Decision the caller keeps, overwriting all of it: what a check uses
-// to decide 200 releases without building and moving a Decision for each.
-Status evaluate_into(const Targeting &targeting, const Device &device, WhitelistLookup &whitelists, WindowGate &windows,
-                     std::int64_t now, WindowMode mode, Detail detail, FilterVerdicts *verdicts, Decision &decision);
 
 } // namespace mds::server::targeting
 

@@ -191,8 +191,8 @@ Result<Decision> ReleaseDecider::decide(const Release &release, const Device &de
 }
 
 Result<Decision> ReleaseDecider::decide(const Targeting &targeting, const Device &device, std::int64_t now,
-                                        WindowMode mode, Detail detail) {
-  return evaluate(targeting, device, whitelists_, windows_, now, mode, detail, &verdicts_);
+                                        WindowMode mode) {
+  return evaluate(targeting, device, whitelists_, windows_, now, mode, &verdicts_);
 }
 
 Result<bool> ReleaseDecider::eligible(const AppInputs &inputs, const CheckStep &step, const Device &device,

@@ -101,8 +101,7 @@ public:
   explicit ReleaseDecider(Storage &storage, const AppInputs *inputs = nullptr);
   Result<Decision> decide(const Release &release, const Device &device, std::int64_t now, WindowMode mode);
   // With targeting already read (AppInputs).
-  Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode,
-                          Detail detail = Detail::Explained);
+  Result<Decision> decide(const Targeting &targeting, const Device &device, std::int64_t now, WindowMode mode);
   // Whether the device is eligible for a step of the inputs' check plan: its filters
   // through the plan's numbers, then, when they all hold, its doors (into a Decision kept
   // across calls: a check decides 200 releases).
