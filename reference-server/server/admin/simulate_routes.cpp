@@ -130,12 +130,7 @@ Response simulate(Storage &storage, targeting::AppInputsCache &cache, const Admi
   writer.StartObject();
   put(writer, "revision", config.revision);
   writer.Key("values");
-  writer.StartObject();
-  for (const auto &value : values) {
-    writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
-    writer.RawValue(value.json.data(), value.json.size(), rapidjson::kObjectType);
-  }
-  writer.EndObject();
+  targeting::write_values(writer, values);
   writer.Key("sources");
   writer.StartObject();
   for (const auto &value : values) {

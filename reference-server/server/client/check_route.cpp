@@ -139,12 +139,7 @@ Result<std::shared_ptr<const CheckAnswer>> write_answer(
       writer.StartObject();
       admin::put(writer, "revision", config.revision);
       writer.Key("values");
-      writer.StartObject();
-      for (const auto &value : values) {
-        writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
-        writer.RawValue(value.json.data(), value.json.size(), rapidjson::kObjectType);
-      }
-      writer.EndObject();
+      targeting::write_values(writer, values);
       writer.EndObject();
     }
     writer.EndObject();

@@ -137,4 +137,13 @@ ResolvedConfig resolve_config(const AppConfig &config, const Device &device,
   return resolved;
 }
 
+void write_values(core::json::Writer &writer, const ResolvedConfig &values) {
+  writer.StartObject();
+  for (const auto &value : values) {
+    writer.Key(value.key.data(), static_cast<rapidjson::SizeType>(value.key.size()));
+    writer.RawValue(value.json.data(), value.json.size(), rapidjson::kObjectType);
+  }
+  writer.EndObject();
+}
+
 } // namespace mds::server::targeting

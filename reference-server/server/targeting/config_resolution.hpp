@@ -17,6 +17,8 @@
 #include "server/targeting/evaluate.hpp"
 #include "server/targeting/filter_expression.hpp"
 
+#include "core/json/json.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -97,6 +99,10 @@ std::ptrdiff_t matching_variant(const KeyTargeting &key, const Device &device, F
 // eligible for, in release id order.
 ResolvedConfig resolve_config(const AppConfig &config, const Device &device,
                               const std::vector<const ConfigOverlay *> &eligible, FilterVerdicts *verdicts = nullptr);
+
+// The values as one JSON object, key by key: what /v1/check and simulate both send as
+// "values".
+void write_values(core::json::Writer &writer, const ResolvedConfig &values);
 
 } // namespace mds::server::targeting
 
